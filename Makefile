@@ -1,0 +1,41 @@
+# The two set-up commands (see README): `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN_STAMP := $(VENV)/.run-installed
+TEST_STAMP := $(VENV)/.test-installed
+TEST_BACKENDS ?= sqlite postgresql
+
+.PHONY: run test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml scripts/install-test-deps | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	scripts/install-test-deps
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(VENV)/bin/hookhub serve
+
+lint: $(TEST_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: lint
+	@set -e; for backend in $(TEST_BACKENDS); do \
+		echo "== test suite on $$backend =="; \
+		HOOKHUB_TEST_DB=$$backend $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); \
+	done
+
+bench: $(TEST_STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) *.db *.db-wal *.db-shm artifacts

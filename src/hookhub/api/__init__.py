@@ -1,0 +1,1 @@
+"""Plumbing shared by the REST APIs: models, auth dependencies, pagination, error handlers."""

@@ -1,0 +1,53 @@
+"""Builds the ASGI application from its parts; the middleware stack is visible in one place."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from hookhub import __version__
+from hookhub.api.errors import install_error_handlers
+from hookhub.config import Settings
+from hookhub.http.body_limit import BodyLimit
+from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
+from hookhub.http.idempotency import Idempotency
+from hookhub.outbound import health
+from hookhub.runtime import Runtime
+
+
+def build_api(runtime: Runtime) -> FastAPI:
+    api = FastAPI(
+        title="hookhub",
+        version=__version__,
+        description="Self-hosted webhook gateway with a Svix-compatible API.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    api.state.runtime = runtime
+    install_error_handlers(api)
+    for router in (health.router,):
+        api.include_router(router)
+    return api
+
+
+def wrap_api(api: ASGIApp, runtime: Runtime) -> ASGIApp:
+    """Outermost first: CORS answers preflights, then body limit, idempotency, the routes."""
+    app: ASGIApp = Idempotency(api, runtime.idempotency)
+    app = BodyLimit(app, runtime.settings.max_body_bytes)
+    app = CORSMiddleware(
+        app,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["*"],
+        max_age=600,
+    )
+    return StripTrailingSlash(app)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> ASGIApp:
+    runtime = runtime or Runtime(settings or Settings())
+    api = wrap_api(build_api(runtime), runtime)
+    routes: list[tuple[str, ASGIApp]] = []
+    return PrefixDispatcher(routes, api, on_startup=runtime.start, on_shutdown=runtime.stop)

@@ -1,0 +1,106 @@
+"""The ``hookhub`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from hookhub.auth.tokens import create_token, has_org_token
+from hookhub.config import Settings
+from hookhub.store.db import Database
+
+app = typer.Typer(help="hookhub: a self-hosted webhook gateway.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except Exception as exc:  # pydantic's message names the offending setting
+        typer.echo(f"Invalid configuration: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+async def _migrate(settings: Settings) -> None:
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+    finally:
+        await db.close()
+
+
+async def _bootstrap(settings: Settings) -> str | None:
+    """Migrate, and on an empty installation create the first org token."""
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        if await has_org_token(db):
+            return None
+        return await create_token(db, description="created at first start")
+    finally:
+        await db.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run the delivery worker here.")
+    ] = True,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Start the API, ingest, relay, dashboard and (by default) the delivery worker."""
+    import uvicorn
+
+    from hookhub.app import create_app
+
+    settings = _settings(host=host, port=port, run_worker=worker)
+    token = asyncio.run(_bootstrap(settings))
+    if token:
+        typer.echo("Created the first org API token (shown once, keep it safe):")
+        typer.echo(token)
+    typer.echo(f"hookhub listening on {settings.base_url}")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=20,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest version."""
+    settings = _settings()
+    asyncio.run(_migrate(settings))
+    typer.echo("Database is up to date.")
+
+
+@token_app.command("create")
+def token_create(
+    description: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
+) -> None:
+    """Create an org-wide API token and print it (alone on the last line)."""
+    settings = _settings()
+
+    async def run() -> str:
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            return await create_token(db, description=description)
+        finally:
+            await db.close()
+
+    typer.echo(asyncio.run(run()))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,83 @@
+"""Settings, read once at start from HOOKHUB_* environment variables and CLI flags.
+
+Nothing else in hookhub reads ``os.environ``: components receive a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOOKHUB_", extra="forbid")
+
+    database_url: str = "sqlite:///hookhub.db"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Base URL the outside world uses to reach this server (ingest URLs, portal links).
+    public_url: str | None = None
+    run_worker: bool = True
+    log_level: str = "info"
+
+    max_body_bytes: int = 1024 * 1024
+    # Comma-separated seconds between attempts; the first entry is the delay of the first attempt.
+    retry_schedule: str = DEFAULT_RETRY_SCHEDULE
+    request_timeout_seconds: float = 15.0
+    disable_endpoint_after_seconds: int = 5 * 24 * 3600
+    allow_private_networks: str = ""
+    send_svix_headers: bool = False
+    operational_webhook_url: str | None = None
+    operational_webhook_secret: str | None = None
+    secret_grace_period_seconds: int = 24 * 3600
+    idempotency_ttl_seconds: int = 24 * 3600
+    event_retention_days: int = 30
+    message_retention_days: int = 90
+    encryption_key: str | None = None
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError as exc:
+            raise ValueError("HOOKHUB_RETRY_SCHEDULE must be comma-separated seconds") from exc
+        if not delays or any(d < 0 for d in delays):
+            raise ValueError("HOOKHUB_RETRY_SCHEDULE needs at least one non-negative delay")
+        return value
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        return value
+
+    @cached_property
+    def retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())
+
+    @cached_property
+    def private_networks_allowed(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.allow_private_networks.split(",")
+            if part.strip()
+        )
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql", "postgres"))

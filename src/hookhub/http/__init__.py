@@ -1,0 +1,1 @@
+"""Pure-ASGI building blocks shared by every HTTP surface: dispatch, limits, idempotency."""

@@ -1,0 +1,1 @@
+"""The Svix-compatible sending API: applications, event types, endpoints, messages, attempts."""

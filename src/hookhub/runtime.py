@@ -1,0 +1,53 @@
+"""The Runtime: everything one hookhub process holds while it runs.
+
+Built from Settings, started by the ASGI lifespan (or the ``worker`` command), and handed to
+the parts that need it. Parts that run in the background register as services.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from hookhub.auth.tokens import TokenVerifier
+from hookhub.config import Settings
+from hookhub.store.db import Database
+from hookhub.store.idempotency import IdempotencyStore
+
+log = logging.getLogger("hookhub")
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.tokens = TokenVerifier(self.db)
+        self.idempotency = IdempotencyStore(self.db, settings.idempotency_ttl_seconds)
+        self.services: list[Service] = []
+        # name -> async check returning True when healthy; reported by /api/v1/health.
+        self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {}
+        self._started: list[Service] = []
+
+    def add_service(self, service: Service) -> None:
+        self.services.append(service)
+
+    async def start(self) -> None:
+        await self.db.migrate()
+        for service in self.services:
+            await service.start()
+            self._started.append(service)
+
+    async def stop(self) -> None:
+        while self._started:
+            service = self._started.pop()
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("error while stopping %s", type(service).__name__)
+        await self.db.close()

@@ -1,0 +1,199 @@
+"""All tables, as SQLAlchemy Core metadata.
+
+The migrations in ``migrations/versions`` must produce exactly this schema
+(``tests/test_migrations.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hookhub.store.types import Json, UtcDateTime
+
+metadata = sa.MetaData()
+
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    # NULL for org-wide tokens; an application id for app-scoped (portal) tokens.
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("application.id", ondelete="CASCADE")),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime),
+)
+
+application = sa.Table(
+    "application",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("uid", sa.String(256), unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("throttle_rate", sa.Integer),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+event_type = sa.Table(
+    "event_type",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.Column("deprecated", sa.Boolean, nullable=False),
+    sa.Column("schemas", Json),
+    sa.Column("feature_flag", sa.String(256)),
+    sa.Column("group_name", sa.String(256)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+source = sa.Table(
+    "source",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("uid", sa.String(256), unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    # The unguessable key in /webhook/{key}; rotating it moves the old one to previous_key.
+    sa.Column("ingest_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("previous_ingest_key", sa.String(64), unique=True),
+    sa.Column("previous_ingest_key_expires_at", UtcDateTime),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("config", Json, nullable=False),
+    sa.Column("settings", Json, nullable=False),
+    # sha256 of the bearer/header auth token; the token itself is shown once.
+    sa.Column("auth_token_hash", sa.String(64)),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Endpoints belong to an outbound application or to an inbound source (its destinations).
+endpoint = sa.Table(
+    "endpoint",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("application.id", ondelete="CASCADE")),
+    sa.Column("source_id", sa.String(40), sa.ForeignKey("source.id", ondelete="CASCADE")),
+    sa.Column("uid", sa.String(256)),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("filter_types", Json),
+    sa.Column("channels", Json),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("headers", Json, nullable=False),
+    sa.Column("throttle_rate", sa.Integer),
+    # Current signing secret (whsec_…) and the previous ones still valid: [{"key", "expiresAt"}].
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("previous_secrets", Json, nullable=False),
+    # Set at the first failure of a streak, cleared on success; drives auto-disable.
+    sa.Column("failing_since", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("app_id", "uid"),
+    sa.UniqueConstraint("source_id", "uid"),
+    sa.CheckConstraint("(app_id IS NULL) <> (source_id IS NULL)", name="endpoint_has_one_owner"),
+)
+
+message = sa.Table(
+    "message",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("application.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_id", sa.String(256)),
+    sa.Column("event_type", sa.String(256), nullable=False),
+    # The JSON payload exactly as it is sent (serialised once at create); NULL once expunged.
+    sa.Column("payload", sa.Text),
+    sa.Column("channels", Json),
+    sa.Column("tags", Json),
+    sa.Column("deliver_at", UtcDateTime),
+    sa.Column("payload_expires_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("app_id", "event_id"),
+)
+sa.Index("message_app_created", message.c.app_id, message.c.id)
+
+# An inbound request accepted by a source.
+event = sa.Table(
+    "event",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("source_id", sa.String(40), sa.ForeignKey("source.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("headers", Json, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("event_type", sa.String(256)),
+    sa.Column("route_key", sa.Text),
+    sa.Column("source_ip", sa.String(64)),
+    sa.Column("reply_id", sa.String(64)),
+    # The response the original caller got: {"status", "headers", "body"}.
+    sa.Column("response", Json),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime),
+)
+sa.Index("event_source_id", event.c.source_id, event.c.id)
+
+# The delivery queue: one row per (message or event) x endpoint.
+delivery = sa.Table(
+    "delivery",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("message_id", sa.String(40), sa.ForeignKey("message.id", ondelete="CASCADE")),
+    sa.Column("event_id", sa.String(40), sa.ForeignKey("event.id", ondelete="CASCADE")),
+    # pending | sending | success | failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempt_count", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime),
+    sa.Column("lease_expires_at", UtcDateTime),
+    sa.Column("worker_id", sa.String(64)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("(message_id IS NULL) <> (event_id IS NULL)", name="delivery_has_one_subject"),
+)
+sa.Index("delivery_due", delivery.c.status, delivery.c.next_attempt_at)
+sa.Index("delivery_message", delivery.c.message_id)
+sa.Index("delivery_event", delivery.c.event_id)
+sa.Index("delivery_endpoint", delivery.c.endpoint_id, delivery.c.id)
+
+attempt = sa.Table(
+    "attempt",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("delivery_id", sa.String(40), sa.ForeignKey("delivery.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("message_id", sa.String(40), sa.ForeignKey("message.id", ondelete="CASCADE")),
+    sa.Column("event_id", sa.String(40), sa.ForeignKey("event.id", ondelete="CASCADE")),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("response_status_code", sa.Integer, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("response_duration_ms", sa.Integer, nullable=False),
+    # 0 success, 1 pending, 2 fail, 3 sending (Svix MessageStatus)
+    sa.Column("status", sa.Integer, nullable=False),
+    # 0 scheduled, 1 manual (Svix MessageAttemptTriggerType)
+    sa.Column("trigger_type", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+sa.Index("attempt_message", attempt.c.message_id, attempt.c.id)
+sa.Index("attempt_endpoint", attempt.c.endpoint_id, attempt.c.id)
+sa.Index("attempt_event", attempt.c.event_id, attempt.c.id)
+
+idempotency_key = sa.Table(
+    "idempotency_key",
+    metadata,
+    # sha256 of (token hash, key): the key is scoped to the caller's token.
+    sa.Column("scope_key", sa.String(64), primary_key=True),
+    # processing | done
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("headers", Json),
+    sa.Column("body", sa.LargeBinary),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
