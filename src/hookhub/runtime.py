@@ -12,6 +12,7 @@ from typing import Protocol
 
 from hookhub.auth.tokens import TokenVerifier
 from hookhub.config import Settings
+from hookhub.relay.hub import Relay
 from hookhub.store.db import Database
 from hookhub.store.idempotency import IdempotencyStore
 
@@ -29,10 +30,21 @@ class Runtime:
         self.db = Database(settings.database_url)
         self.tokens = TokenVerifier(self.db)
         self.idempotency = IdempotencyStore(self.db, settings.idempotency_ttl_seconds)
+        self.relay = Relay(self)
+        # Called after a transaction that enqueued deliveries has committed (wakes the workers).
+        self._delivery_listeners: list[Callable[[], None]] = []
         self.services: list[Service] = []
         # name -> async check returning True when healthy; reported by /api/v1/health.
         self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {}
         self._started: list[Service] = []
+
+    def on_deliveries_enqueued(self, callback: Callable[[], None]) -> None:
+        self._delivery_listeners.append(callback)
+
+    def deliveries_enqueued(self) -> None:
+        """Tell the delivery workers new rows are due; call after the commit."""
+        for callback in self._delivery_listeners:
+            callback()
 
     def add_service(self, service: Service) -> None:
         self.services.append(service)
