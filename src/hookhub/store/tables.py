@@ -153,6 +153,8 @@ delivery = sa.Table(
     sa.Column("next_attempt_at", UtcDateTime),
     sa.Column("lease_expires_at", UtcDateTime),
     sa.Column("worker_id", sa.String(64)),
+    # 0 scheduled, 1 manual (resend / recover / replay): copied onto this delivery's attempts.
+    sa.Column("trigger_type", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("(message_id IS NULL) <> (event_id IS NULL)", name="delivery_has_one_subject"),
@@ -183,6 +185,14 @@ attempt = sa.Table(
 sa.Index("attempt_message", attempt.c.message_id, attempt.c.id)
 sa.Index("attempt_endpoint", attempt.c.endpoint_id, attempt.c.id)
 sa.Index("attempt_event", attempt.c.event_id, attempt.c.id)
+
+# Per-endpoint throttleRate across processes: the earliest time (epoch seconds) of the next send.
+endpoint_throttle = sa.Table(
+    "endpoint_throttle",
+    metadata,
+    sa.Column("endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("next_slot", sa.Float, nullable=False),
+)
 
 idempotency_key = sa.Table(
     "idempotency_key",

@@ -163,6 +163,7 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
         sa.Column("lease_expires_at", UtcDateTime(), nullable=True),
         sa.Column("worker_id", sa.String(length=64), nullable=True),
+        sa.Column("trigger_type", sa.Integer(), server_default="0", nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.CheckConstraint("(message_id IS NULL) <> (event_id IS NULL)", name="delivery_has_one_subject"),
@@ -202,8 +203,17 @@ def upgrade() -> None:
         batch_op.create_index("attempt_event", ["event_id", "id"], unique=False)
         batch_op.create_index("attempt_message", ["message_id", "id"], unique=False)
 
+    op.create_table(
+        "endpoint_throttle",
+        sa.Column("endpoint_id", sa.String(length=40), nullable=False),
+        sa.Column("next_slot", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(["endpoint_id"], ["endpoint.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("endpoint_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("endpoint_throttle")
     with op.batch_alter_table("attempt", schema=None) as batch_op:
         batch_op.drop_index("attempt_message")
         batch_op.drop_index("attempt_event")
