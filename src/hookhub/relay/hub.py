@@ -33,6 +33,11 @@ class Relay:
         """Hand a stored event to the live listeners of its source (on every node).
 
         ``event`` is the listener JSON: id, method, path, query, headers, body, receivedAt, replyId.
+        NOTE to ingest: build it with ``hookhub.relay.events.listener_event(...)`` (or
+        ``listener_event_from_row``) so live events and resumed ones are identical; it adds
+        ``rawBody`` (base64 of the exact bytes), which ``hookhub listen`` replays byte-exact.
+        Store ``route_key`` as ``str(value)`` in the event row's ``route_key`` column (resume routes
+        by it), and the reply id in ``reply_id``. Call publish *before* wait_reply.
         ``route_key`` is the value found at the source's routeKeyPath (None when it has none).
         """
 
