@@ -12,6 +12,7 @@ from hookhub.http.body_limit import BodyLimit
 from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
 from hookhub.http.idempotency import Idempotency
 from hookhub.outbound import health
+from hookhub.outbound.routes import outbound_routers
 from hookhub.runtime import Runtime
 
 
@@ -27,6 +28,8 @@ def build_api(runtime: Runtime) -> FastAPI:
     api.state.runtime = runtime
     install_error_handlers(api)
     for router in (health.router,):
+        api.include_router(router)
+    for router in outbound_routers():
         api.include_router(router)
     return api
 

@@ -1,0 +1,213 @@
+"""Endpoint bodies and rendering (Svix ``EndpointIn/Patch/Out``), plus secret and header rules.
+
+Shared by application endpoints and inbound-source destinations (same table, same fields).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, field_validator
+from sqlalchemy.engine import Row
+
+from hookhub.api.models import ApiModel, Uid
+from hookhub.outbound.wire import URL_RULE, is_http_url
+
+SECRET_PREFIX = "whsec_"
+_SECRET_BYTES = 24
+EventTypeName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.]+$", max_length=256)]
+Channel = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.:]+$", min_length=1, max_length=128)]
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Headers hookhub sets itself; an endpoint cannot override them.
+_RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection"}
+_RESERVED_PREFIXES = ("webhook-", "svix-")
+_SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+
+
+class EndpointFields(ApiModel):
+    """Fields every write accepts; ``filterTypes`` is also read as ``eventTypes`` (current SDK),
+    ``throttleRate`` also as ``rateLimit`` (older clients)."""
+
+    description: str | None = None
+    uid: Uid | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+    disabled: bool | None = None
+    filter_types: list[EventTypeName] | None = None
+    event_types: list[EventTypeName] | None = None
+    channels: list[Channel] | None = None
+    metadata: dict[str, str] | None = None
+    throttle_rate: Annotated[int, Field(ge=0)] | None = None
+    rate_limit: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("uid")
+    @classmethod
+    def _uid(cls, value: str | None) -> str | None:
+        # A uid shaped like an id would make "{id or uid}" lookups ambiguous.
+        if value is not None and value.startswith("ep_"):
+            raise ValueError("uid must not start with 'ep_' (reserved for ids)")
+        return value
+
+    def given(self) -> set[str]:
+        """Canonical names of the fields the caller sent (aliases folded)."""
+        sent = set(self.model_fields_set)
+        if "event_types" in sent:
+            sent.add("filter_types")
+        if "rate_limit" in sent:
+            sent.add("throttle_rate")
+        return sent - {"event_types", "rate_limit"}
+
+    def column_values(self, fields: set[str]) -> dict[str, Any]:
+        """Column values for ``fields`` (canonical names), with defaults for absent values."""
+        values: dict[str, Any] = {}
+        for name in fields:
+            if name == "filter_types":
+                types = self.filter_types if self.filter_types is not None else self.event_types
+                values[name] = sorted(set(types)) if types else None
+            elif name == "throttle_rate":
+                values[name] = self.throttle_rate if self.throttle_rate is not None else self.rate_limit
+            elif name == "channels":
+                values[name] = sorted(set(self.channels)) if self.channels else None
+            elif name == "description":
+                values[name] = self.description or ""
+            elif name == "version":
+                values[name] = self.version or 1
+            elif name == "disabled":
+                values[name] = bool(self.disabled)
+            elif name == "metadata":
+                values[name] = self.metadata or {}
+            elif name in type(self).model_fields:
+                values[name] = getattr(self, name)
+        return values
+
+
+class EndpointUpsert(EndpointFields):
+    """PUT body: a full replacement of the endpoint's settings."""
+
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not is_http_url(value):
+            raise ValueError(URL_RULE)
+        return value
+
+    def fields(self) -> set[str]:
+        return {"url", "description", "uid", "version", "disabled", "filter_types", "channels"} | {
+            "metadata",
+            "throttle_rate",
+        }
+
+
+class EndpointCreate(EndpointUpsert):
+    secret: str | None = None
+    headers: dict[str, str] | None = None
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_secret(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else check_headers(value)
+
+
+class EndpointPatch(EndpointFields):
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not is_http_url(value):
+            raise ValueError(URL_RULE)
+        return value
+
+
+class SecretRotate(ApiModel):
+    key: str | None = None
+    grace_period_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_secret(value)
+
+
+class HeadersIn(ApiModel):
+    headers: dict[str, str]
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_headers(value)
+
+
+class HeadersPatch(HeadersIn):
+    delete_headers: list[str] | None = None
+
+
+def generate_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode()
+
+
+def normalise_secret(value: str) -> str:
+    """Accept base64 with or without ``whsec_``; store it with the prefix."""
+    raw = value.removeprefix(SECRET_PREFIX)
+    try:
+        decoded = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("secret must be base64, optionally prefixed with 'whsec_'") from None
+    if not 24 <= len(decoded) <= 75:
+        raise ValueError("secret must decode to between 24 and 75 bytes")
+    return SECRET_PREFIX + raw
+
+
+def check_headers(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        lowered = name.lower()
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+        if lowered in _RESERVED_HEADERS or lowered.startswith(_RESERVED_PREFIXES):
+            raise ValueError(f"header {name!r} is set by hookhub and cannot be overridden")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r} has a line break in its value")
+    return headers
+
+
+def is_sensitive_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SENSITIVE_HEADERS or "secret" in lowered or "token" in lowered
+
+
+def render_headers(headers: dict[str, str]) -> dict[str, Any]:
+    """Svix ``EndpointHeadersOut``: sensitive values are redacted and named in ``sensitive``."""
+    sensitive = sorted(name for name in headers if is_sensitive_header(name))
+    return {
+        "headers": {k: v for k, v in headers.items() if not is_sensitive_header(k)},
+        "sensitive": sensitive,
+    }
+
+
+def render_endpoint(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "uid": row.uid,
+        "url": row.url,
+        "description": row.description,
+        "version": row.version,
+        "disabled": row.disabled,
+        "filterTypes": row.filter_types,
+        "eventTypes": row.filter_types,
+        "channels": row.channels,
+        "metadata": row.metadata,
+        "throttleRate": row.throttle_rate,
+        "rateLimit": row.throttle_rate,
+        "createdAt": row.created_at,
+        "updatedAt": row.updated_at,
+    }

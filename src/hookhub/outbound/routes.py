@@ -1,0 +1,16 @@
+"""Every router of the Svix-compatible API, in mounting order (``app.build_api`` includes them)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hookhub.outbound import applications
+from hookhub.outbound.endpoints import build_endpoint_router
+from hookhub.outbound.scope import find_app_id
+
+
+def outbound_routers() -> list[APIRouter]:
+    return [
+        applications.router,
+        build_endpoint_router("/api/v1/app/{app_id}/endpoint", find_app_id, owner_column="app_id"),
+    ]

@@ -1,0 +1,56 @@
+"""Small helpers for the outbound routes: orjson responses, body parsing, common field rules."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import orjson
+from fastapi import Request, Response
+from pydantic import BaseModel, ValidationError
+
+from hookhub.errors import BadRequest, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+NO_CONTENT = 204
+
+
+def json_response(data: Any, status_code: int = 200) -> Response:
+    """Serialise once with orjson; skips FastAPI's response_model pass."""
+    return Response(orjson.dumps(data), status_code=status_code, media_type="application/json")
+
+
+def no_content() -> Response:
+    return Response(status_code=NO_CONTENT)
+
+
+def validation_from(exc: ValidationError, prefix: tuple[str | int, ...] = ("body",)) -> ValidationFailed:
+    return ValidationFailed(
+        [{"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
+    )
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    """Parse and validate a JSON body by hand (used on hot paths instead of a FastAPI body param)."""
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Malformed JSON body: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_from(exc) from None
+
+
+URL_RULE = "must be an absolute http:// or https:// URL with a host"
+
+
+def is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(host) and not any(c.isspace() for c in url)
