@@ -14,6 +14,7 @@ from hookhub.http.idempotency import Idempotency
 from hookhub.outbound import health
 from hookhub.outbound.routes import outbound_routers
 from hookhub.runtime import Runtime
+from hookhub.web.app import build_web_app
 
 
 def build_api(runtime: Runtime) -> FastAPI:
@@ -53,4 +54,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or Runtime(settings or Settings())
     api = wrap_api(build_api(runtime), runtime)
     routes: list[tuple[str, ASGIApp]] = []
+    web = build_web_app(runtime)
+    routes += [("/ui", web), ("/portal", web)]
     return PrefixDispatcher(routes, api, on_startup=runtime.start, on_shutdown=runtime.stop)

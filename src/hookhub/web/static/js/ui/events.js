@@ -1,0 +1,107 @@
+// The event inspector: one inbound request as it arrived, what the caller got, its deliveries; replay.
+
+import { enc } from "../lib/api.js";
+import { badge, busy, button, code, errorBox, field, formatTime, h, httpBadge, mount, section, statusBadge, table, toast } from "../lib/dom.js";
+import { form, formError, input, submit, textarea, value } from "../lib/forms.js";
+import { go } from "../lib/router.js";
+import { sourcePath } from "./sources.js";
+
+function decodeRaw(raw) {
+  try {
+    const bytes = Uint8Array.from(atob(raw), (c) => c.charCodeAt(0));
+    return new TextDecoder("utf-8", { fatal: false }).decode(bytes);
+  } catch {
+    return raw;
+  }
+}
+
+function bodyOf(evt) {
+  if (evt.body !== undefined && evt.body !== null && evt.body !== "") return evt.body;
+  if (evt.rawBody) return decodeRaw(evt.rawBody);
+  return "";
+}
+
+function kv(object) {
+  const entries = Object.entries(object || {});
+  if (!entries.length) return h("p", { class: "muted" }, "none");
+  return h("table", { class: "table kv" }, h("tbody", {}, entries.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : String(v))))));
+}
+
+function replyForm(api, evt, onDone) {
+  return form(
+    { id: "reply-form" },
+    [
+      h("p", { class: "muted" }, "The caller is waiting for a reply. Answer it here:"),
+      field("Status", input("status", { type: "number", value: "200", min: 100, max: 599 })),
+      field("Body", textarea("body", { rows: 3, value: "" })),
+      formError(),
+      submit("Send reply"),
+    ],
+    async (f) => {
+      await api.post(`/ingest/api/v1/reply/${enc(evt.replyId)}`, { status: Number(value(f, "status")), headers: {}, body: f.elements.namedItem("body").value });
+      toast("Reply sent");
+      onDone();
+    },
+  );
+}
+
+async function attemptsOf(api, srcId, evtId) {
+  try {
+    const page = await api.list(`${sourcePath(srcId)}/event/${enc(evtId)}/attempt`, { limit: 100 });
+    return table(
+      [
+        { title: "Time", render: (a) => formatTime(a.timestamp) },
+        { title: "Destination", render: (a) => a.url },
+        { title: "Status", render: (a) => statusBadge(a.status) },
+        { title: "HTTP", render: (a) => httpBadge(a.responseStatusCode) },
+        { title: "Trigger", render: (a) => (a.triggerType === 1 ? "manual" : "scheduled") },
+        { title: "", render: (a) => h("details", {}, h("summary", {}, "response"), code(a.response || "")) },
+      ],
+      page.data,
+      { empty: "No destination attempts (the source has no destinations, or none match this event)." },
+    );
+  } catch (err) {
+    return err.status === 404 ? h("p", { class: "muted" }, "No destination attempts.") : errorBox(err);
+  }
+}
+
+export async function eventInspector(api, target, srcId, evtId) {
+  const evt = await api.get(`${sourcePath(srcId)}/event/${enc(evtId)}`);
+  const attempts = await attemptsOf(api, srcId, evt.id);
+  const response = evt.response;
+  const replay = button("Replay", (e) =>
+    busy(e.currentTarget, async () => {
+      const result = await api.post(`${sourcePath(srcId)}/event/${enc(evt.id)}/replay`, {});
+      toast("Event replayed to listeners and destinations");
+      const newId = result && (result.id || (result.event && result.event.id));
+      if (newId && newId !== evt.id) go(`/sources/${srcId}/events/${newId}`);
+    }), { id: "replay-event", class: "btn btn-primary" });
+  mount(
+    target,
+    h("p", { class: "crumbs" }, h("a", { href: `#/sources/${enc(srcId)}` }, "← Source")),
+    h(
+      "section",
+      { class: "card" },
+      h("h2", { id: "event-title" }, badge(evt.method || "?"), " ", evt.path || "/", " ", h("small", { class: "muted" }, evt.id)),
+      h("dl", { class: "props" },
+        h("dt", {}, "Received"), h("dd", {}, formatTime(evt.receivedAt || evt.timestamp)),
+        h("dt", {}, "Event type"), h("dd", {}, evt.eventType || "—"),
+        h("dt", {}, "Source IP"), h("dd", {}, evt.sourceIp || "—"),
+        h("dt", {}, "Reply id"), h("dd", {}, evt.replyId || "—")),
+      h("div", { class: "actions" }, replay),
+    ),
+    h("div", { class: "grid-2" },
+      section("Query", kv(evt.query)),
+      section("Headers", h("div", { id: "event-headers" }, kv(evt.headers)))),
+    section("Body", code(bodyOf(evt), { id: "event-body" })),
+    section(
+      "Reply",
+      response
+        ? h("div", { id: "event-response" }, h("p", {}, "The caller got ", httpBadge(response.status)), kv(response.headers), code(response.body ?? ""))
+        : evt.replyId
+          ? replyForm(api, evt, () => eventInspector(api, target, srcId, evt.id))
+          : h("p", { class: "muted" }, "No reply recorded."),
+    ),
+    section("Delivery attempts", attempts),
+  );
+}
