@@ -1,0 +1,358 @@
+"""One backend's run: start hookhub as a user would, measure each scenario next to the baseline.
+
+Order (each step bounded in time and count):
+ 1. ``serve --no-worker``: message create and ingest under wrk (each right after the same wrk load
+    against the baseline), ingest round trips, relay latency and fan-out, peak RSS.
+ 2. ``hookhub worker`` (next to that server) drains the messages created in step 1: deliveries/s.
+ 3. ``serve`` (embedded worker, the default): end-to-end latency message -> receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import delivery, latency, procs, setup, wrk
+from bench.databases import fresh_database
+from bench.figures import (
+    NotAvailable,
+    Row,
+    check,
+    median,
+    ms,
+    ms_pair,
+    p50_p99,
+    rate,
+    share,
+    times,
+)
+
+log = logging.getLogger("bench")
+JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    shape: wrk.LoadShape
+    warmup_seconds: int
+    round_trips: int  # light-load requests per latency figure
+    e2e_gap: float
+    listeners: int
+    fanout_rounds: int
+    drain_timeout: float
+
+    @classmethod
+    def full(cls) -> Options:
+        return cls(wrk.LoadShape(1, 32, 5), 1, 200, 0.02, 100, 10, 45.0)
+
+    @classmethod
+    def quick(cls) -> Options:
+        return cls(wrk.LoadShape(1, 32, 2), 1, 50, 0.02, 100, 3, 20.0)
+
+
+@dataclass(slots=True)
+class Peers:
+    """The bare apps shared by every backend of one run."""
+
+    baseline: procs.Process
+    baseline_url: str
+    receiver_url: str
+
+
+class BackendRun:
+    def __init__(
+        self, backend: str, options: Options, peers: Peers, workdir: Path, source_dir: Path | None = None
+    ) -> None:
+        self.backend = backend
+        self.source_dir = source_dir
+        self.opt = options
+        self.peers = peers
+        self.workdir = workdir
+        self.rows: list[Row] = []
+        self.baseline_rps = 0.0
+        self.baseline_rt_p50 = 0.0
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _guard(self, label: str, scenario: Callable[[], list[Row]]) -> None:
+        """Run one scenario; a missing feature or a failure becomes a row, never a crash."""
+        started = time.monotonic()
+        try:
+            self.rows.extend(scenario())
+        except NotAvailable as exc:
+            self.rows.append(Row(label, exc.reason))
+        except Exception as exc:
+            (self.workdir / "errors.log").open("a").write(
+                f"{self.backend} {label}\n{traceback.format_exc()}\n"
+            )
+            self.rows.append(
+                Row(
+                    label,
+                    f"error ({type(exc).__name__}: {str(exc).splitlines()[0][:80] if str(exc) else ''})",
+                )
+            )
+        log.info("  %s: %.1fs", label, time.monotonic() - started)
+
+    def _wrk(self, url: str, lua: str, name: str) -> wrk.WrkResult:
+        warm = wrk.LoadShape(self.opt.shape.threads, self.opt.shape.connections, self.opt.warmup_seconds)
+        wrk.run(url, lua, warm, self.workdir, f"{self.backend}-{name}-warmup")
+        return wrk.run(url, lua, self.opt.shape, self.workdir, f"{self.backend}-{name}")
+
+    def _versus_baseline(self, url: str, lua: str, name: str) -> tuple[wrk.WrkResult, wrk.WrkResult]:
+        """The same wrk load against the baseline, then against hookhub."""
+        base = self._wrk(self.peers.baseline_url + "/", lua, f"baseline-{name}")
+        return base, self._wrk(url, lua, name)
+
+    @staticmethod
+    def _errors_note(result: wrk.WrkResult) -> str:
+        if not (result.errors or result.non_2xx):
+            return ""
+        return f" ({result.non_2xx} non-2xx, {result.errors} socket errors)"
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(self) -> list[Row]:
+        with fresh_database(self.backend, self.workdir) as database_url:
+            hub = procs.Hookhub(database_url, self.workdir, self.source_dir)
+            self._guard("baseline POST requests/s (wrk)", self.baseline_load)
+            self._guard("baseline round trip p50 / p99 (1 client)", self.baseline_round_trip)
+            serve = hub.serve("--no-worker", name=f"{self.backend}-serve-no-worker")
+            backlog = 0
+            try:
+                client = httpx.Client(base_url=hub.url, headers=hub.headers, timeout=30)
+                outbound: list[setup.Outbound] = []
+
+                def create() -> list[Row]:
+                    nonlocal backlog
+                    outbound.append(setup.app_with_endpoint(client, self.peers.receiver_url))
+                    rows, backlog = self.message_create(hub, outbound[0])
+                    return rows
+
+                self._guard("1. message create requests/s", create)
+                sources: list[setup.Source] = []
+                self._guard("2. ingest requests/s", lambda: self.ingest(hub, client, sources))
+                self._guard("5. relay ingest -> listener p50 / p99", lambda: self.relay(hub, sources))
+                self._guard("5. fan-out to listeners", lambda: self.fan_out(hub, client))
+                self.rows.append(self.rss_row("6. peak RSS, serve --no-worker", serve))
+                if outbound:
+                    self._guard("3. deliveries/s", lambda: self.deliveries(hub, serve, backlog))
+            finally:
+                serve.stop()
+            if not outbound:  # without messages there is nothing to deliver
+                reason = next(r.value for r in self.rows if r.label.startswith("1."))
+                self.rows += [
+                    Row("3. deliveries/s", reason),
+                    Row("4. end-to-end message -> receiver", reason),
+                ]
+            else:
+                embedded = hub.serve(name=f"{self.backend}-serve")
+                try:
+                    self._guard(
+                        "4. end-to-end message -> receiver", lambda: self.end_to_end(hub, outbound[0])
+                    )
+                    self.rows.append(self.rss_row("6. peak RSS, serve (embedded worker)", embedded))
+                finally:
+                    embedded.stop()
+        return sorted(self.rows, key=lambda row: row.label[:1] if row.label[:1].isdigit() else "0")
+
+    # -- scenarios --------------------------------------------------------------------------
+    def baseline_load(self) -> list[Row]:
+        lua = wrk.script("POST", setup.INGEST_BODY, JSON)
+        base = self._wrk(self.peers.baseline_url + "/", lua, "baseline")
+        self.baseline_rps = base.rps
+        return [
+            Row("baseline POST requests/s (wrk)", rate(base.rps), rate(base.rps), "100%"),
+            Row("baseline p50 / p99 under that load", ms_pair(base.p50_ms, base.p99_ms)),
+        ]
+
+    def baseline_round_trip(self) -> list[Row]:
+        times_ms = asyncio.run(
+            latency.round_trips(self.peers.baseline_url + "/", setup.INGEST_BODY, JSON, self.opt.round_trips)
+        )
+        p50, p99 = p50_p99(times_ms)
+        self.baseline_rt_p50 = p50
+        return [Row("baseline round trip p50 / p99 (1 client)", ms_pair(p50, p99), ms_pair(p50, p99), "1.0x")]
+
+    def message_create(self, hub: procs.Hookhub, out: setup.Outbound) -> tuple[list[Row], int]:
+        lua = wrk.script("POST", setup.MESSAGE_BODY, {**JSON, **hub.headers})
+        base, mine = self._versus_baseline(hub.url + out.msg_path, lua, "msg-create")
+        created = 1 + mine.requests - mine.non_2xx  # the probe, plus this run
+        warm = wrk.parse((self.workdir / f"{self.backend}-msg-create-warmup.wrk.txt").read_text())
+        created += warm.requests - warm.non_2xx
+        rows = [
+            Row(
+                "1. message create requests/s (1 endpoint, worker off)" + self._errors_note(mine),
+                rate(mine.rps),
+                rate(base.rps),
+                share(mine.rps, base.rps),
+                ">= 40%",
+                check(mine.rps >= 0.4 * base.rps),
+            ),
+            Row(
+                "1. message create p50 / p99 under that load",
+                ms_pair(mine.p50_ms, mine.p99_ms),
+                ms_pair(base.p50_ms, base.p99_ms),
+                times(mine.p50_ms, base.p50_ms),
+            ),
+        ]
+        return rows, created
+
+    def ingest(self, hub: procs.Hookhub, client: httpx.Client, sources: list[setup.Source]) -> list[Row]:
+        source = setup.source(client, "bench-ingest")
+        sources.append(source)
+        lua = wrk.script("POST", setup.INGEST_BODY, JSON)
+        base, mine = self._versus_baseline(hub.url + source.ingest_path, lua, "ingest")
+        note = self._errors_note(mine) + ("" if source.unthrottled else " (throttle settings refused)")
+        rt = asyncio.run(
+            latency.round_trips(hub.url + source.ingest_path, setup.INGEST_BODY, JSON, self.opt.round_trips)
+        )
+        rt50, rt99 = p50_p99(rt)
+        return [
+            Row(
+                "2. ingest requests/s" + note,
+                rate(mine.rps),
+                rate(base.rps),
+                share(mine.rps, base.rps),
+                ">= 60%",
+                check(mine.rps >= 0.6 * base.rps),
+            ),
+            Row(
+                "2. ingest p50 / p99 under that load",
+                ms_pair(mine.p50_ms, mine.p99_ms),
+                ms_pair(base.p50_ms, base.p99_ms),
+                times(mine.p50_ms, base.p50_ms),
+            ),
+            Row(
+                "2. ingest round trip p50 / p99 (1 client)",
+                ms_pair(rt50, rt99),
+                "",
+                times(rt50, self.baseline_rt_p50),
+            ),
+        ]
+
+    def relay(self, hub: procs.Hookhub, sources: list[setup.Source]) -> list[Row]:
+        if not sources:
+            raise NotAvailable()
+        source = sources[0]
+        result = asyncio.run(
+            latency.relay_latency(hub.url, source.ingest_path, source.key, self.opt.round_trips)
+        )
+        if not result.latencies_ms:
+            raise NotAvailable(f"n/a (no event reached the listener; {result.lost} lost)")
+        p50, p99 = p50_p99(result.latencies_ms)
+        lost = f" ({result.lost} lost)" if result.lost else ""
+        return [
+            Row(
+                "5. relay ingest -> listener p50 / p99" + lost,
+                ms_pair(p50, p99),
+                "",
+                times(p50, self.baseline_rt_p50),
+                "p50 <= 5 ms",
+                check(p50 <= 5),
+            )
+        ]
+
+    def fan_out(self, hub: procs.Hookhub, client: httpx.Client) -> list[Row]:
+        source = setup.source(client, "bench-fanout")
+        result = asyncio.run(
+            latency.fan_out(
+                hub.url, source.ingest_path, source.key, self.opt.listeners, self.opt.fanout_rounds
+            )
+        )
+        if not result.rounds_ms:
+            raise NotAvailable(f"n/a (no round reached all {result.listeners} listeners)")
+        missed = f" ({result.incomplete} rounds incomplete)" if result.incomplete else ""
+        med = median(result.rounds_ms)
+        return [
+            Row(
+                f"5. fan-out to {result.listeners} listeners, all received: median / max{missed}",
+                f"{ms(med)} / {ms(max(result.rounds_ms))}",
+                "",
+                times(med, self.baseline_rt_p50),
+            )
+        ]
+
+    def deliveries(self, hub: procs.Hookhub, serve: procs.Process, backlog: int) -> list[Row]:
+        delivery.reset(self.peers.receiver_url)
+        if hub.has_worker_command():
+            how = "hookhub worker"
+            started = time.time()
+            worker = hub.worker()
+        else:
+            how = "embedded serve; `hookhub worker` n/a"
+            serve.stop()
+            started = time.time()
+            worker = hub.serve(name=f"{self.backend}-serve-drain")
+        try:
+            drain = delivery.measure_drain(self.peers.receiver_url, backlog, started, self.opt.drain_timeout)
+            rss = worker.peak_rss_mib()
+        finally:
+            worker.stop()
+        partial = "" if drain.delivered >= drain.expected else f", {drain.delivered} of {drain.expected}"
+        rows = [
+            Row(
+                f"3. deliveries/s ({how}, backlog {drain.expected}{partial})",
+                rate(drain.rate),
+                rate(self.baseline_rps),
+                share(drain.rate, self.baseline_rps),
+                ">= 2,000/s",
+                check(drain.rate >= 2000),
+            ),
+            Row("3. backlog drained, worker start -> last delivery", f"{drain.since_start:.1f} s"),
+        ]
+        if rss is not None:
+            base = self.peers.baseline.peak_rss_mib() or 0
+            rows.append(
+                Row(
+                    f"6. peak RSS, {how.split(';')[0]}", f"{rss:.0f} MiB", f"{base:.0f} MiB", times(rss, base)
+                )
+            )
+        return rows
+
+    def end_to_end(self, hub: procs.Hookhub, out: setup.Outbound) -> list[Row]:
+        pending = delivery.wait_quiet(self.peers.receiver_url, quiet=1.0, timeout=20)
+        log.info("  backlog settled at %s deliveries before the latency run", pending)
+        result = asyncio.run(
+            latency.message_to_receiver(
+                hub.url + out.msg_path,
+                hub.headers,
+                self.peers.receiver_url,
+                self.opt.round_trips,
+                self.opt.e2e_gap,
+                wait=10,
+            )
+        )
+        if not result.delivered_ms:
+            raise NotAvailable("n/a (no message reached the receiver within 10 s)")
+        c50, c99 = p50_p99(result.create_ms)
+        d50, d99 = p50_p99(result.delivered_ms)
+        lost = len(result.delivered_ms) < result.sent
+        note = f" ({len(result.delivered_ms)} of {result.sent} arrived)" if lost else ""
+        return [
+            Row(
+                "4. message create round trip p50 / p99 (1 client)",
+                ms_pair(c50, c99),
+                "",
+                times(c50, self.baseline_rt_p50),
+            ),
+            Row(
+                f"4. end-to-end message -> receiver p50 / p99{note}",
+                ms_pair(d50, d99),
+                "",
+                times(d50, self.baseline_rt_p50),
+                "p50 <= 10 ms",
+                check(d50 <= 10),
+            ),
+        ]
+
+    def rss_row(self, label: str, process: procs.Process) -> Row:
+        rss = process.peak_rss_mib()
+        base = self.peers.baseline.peak_rss_mib() or 0
+        if rss is None:
+            return Row(label, "n/a (process gone)")
+        return Row(label, f"{rss:.0f} MiB", f"{base:.0f} MiB", times(rss, base))
