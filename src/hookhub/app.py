@@ -8,11 +8,15 @@ from starlette.middleware.cors import CORSMiddleware
 from hookhub import __version__
 from hookhub.api.errors import install_error_handlers
 from hookhub.config import Settings
+from hookhub.delivery import install as install_delivery
 from hookhub.http.body_limit import BodyLimit
 from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
 from hookhub.http.idempotency import Idempotency
+from hookhub.inbound import inbound_routers, ingest_app
 from hookhub.outbound import health
 from hookhub.outbound.routes import outbound_routers
+from hookhub.relay import reply_api
+from hookhub.relay.listen_app import ListenApp
 from hookhub.runtime import Runtime
 from hookhub.web.app import build_web_app
 
@@ -28,9 +32,11 @@ def build_api(runtime: Runtime) -> FastAPI:
     )
     api.state.runtime = runtime
     install_error_handlers(api)
-    for router in (health.router,):
+    for router in (health.router, reply_api.router):
         api.include_router(router)
     for router in outbound_routers():
+        api.include_router(router)
+    for router in inbound_routers():
         api.include_router(router)
     return api
 
@@ -52,8 +58,11 @@ def wrap_api(api: ASGIApp, runtime: Runtime) -> ASGIApp:
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> ASGIApp:
     runtime = runtime or Runtime(settings or Settings())
+    install_delivery(runtime)
     api = wrap_api(build_api(runtime), runtime)
     routes: list[tuple[str, ASGIApp]] = []
+    routes.append(("/webhook/", ingest_app(runtime)))
     web = build_web_app(runtime)
     routes += [("/ui", web), ("/portal", web)]
+    routes.append(("/listen/", ListenApp(runtime.relay)))
     return PrefixDispatcher(routes, api, on_startup=runtime.start, on_shutdown=runtime.stop)

@@ -1,33 +1,63 @@
 """The Relay: the one object ingest talks to for live listeners, replies and producers.
 
-Contract used by ingest (``inbound/``); the relay implementation fills in the bodies.
-Until then every method is a harmless no-op, so ingest works without listeners.
+Contract used by ingest (``inbound/``): ``publish``, ``wait_reply``, ``serve_smee``,
+``add_producer``. The listen app (``/listen/{key}``) and the reply API use the rest.
+
+Pub/sub goes through a ``Bus``: in-process by default, Redis when ``HOOKHUB_REDIS_URL`` is set,
+so a listener on one node gets events ingested on another and a reply reaches the waiting node.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hookhub.errors import Conflict, NotFound
 from hookhub.http.dispatch import Receive, Scope, Send
+from hookhub.relay.bus import Bus, Claim, LocalBus, RedisBus
+from hookhub.relay.listeners import Frame, ListenerRegistry, route_key_text
+from hookhub.relay.replies import Reply, reply_from_wire, reply_to_wire
+from hookhub.relay.sources import SourceLookup
 
 if TYPE_CHECKING:
     from hookhub.runtime import Runtime
 
+__all__ = ["Relay", "Reply"]
 
-@dataclass(slots=True)
-class Reply:
-    """What a listener answered for a waiting event; becomes the original caller's response."""
+log = logging.getLogger("hookhub.relay")
 
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+# A reply claimed just as the waiter timed out is still in flight; wait this long for it.
+LATE_REPLY_GRACE_SECONDS = 2.0
+# Drop a waiter that publish() opened but nobody waited on (longer than any reply timeout).
+ORPHAN_WAITER_SECONDS = 600.0
 
 
 class Relay:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.listeners = ListenerRegistry()
+        self.sources = SourceLookup(runtime.db)
+        redis_url = runtime.settings.redis_url
+        self.bus: Bus = RedisBus(redis_url) if redis_url else LocalBus()
+        self._producers: dict[str, set[Callable[[str], Any]]] = {}
+        self._waiters: dict[str, asyncio.Future[Reply]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- service -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.bus.start(self._on_bus_message)
+        if self.bus.distributed:
+            self.runtime.health_checks["redis"] = self.bus.healthy
+
+    async def stop(self) -> None:
+        self.listeners.close_all()
+        await self.bus.stop()
+
+    # -- events --------------------------------------------------------------------------------
 
     async def publish(self, source_id: str, route_key: Any, event: dict[str, Any]) -> None:
         """Hand a stored event to the live listeners of its source (on every node).
@@ -40,15 +70,132 @@ class Relay:
         by it), and the reply id in ``reply_id``. Call publish *before* wait_reply.
         ``route_key`` is the value found at the source's routeKeyPath (None when it has none).
         """
+        key = route_key_text(route_key)
+        reply_id = event.get("replyId")
+        if reply_id:
+            # Open the reply before any listener can see the event (and so answer it).
+            self._waiter(reply_id)
+            try:
+                await self.bus.open_reply(reply_id)
+            except Exception:
+                log.exception("relay: could not open reply %s", reply_id)
+        self.listeners.dispatch(Frame(source_id, key, event))
+        if self.bus.distributed:
+            try:
+                await self.bus.broadcast("event", {"s": source_id, "k": key, "e": event})
+            except Exception:
+                log.exception("relay: could not broadcast event %s", event.get("id"))
+
+    # -- replies -------------------------------------------------------------------------------
 
     async def wait_reply(self, reply_id: str, timeout: float) -> Reply | None:
         """The first reply posted for ``reply_id`` within ``timeout`` seconds, or None."""
-        return None
+        waiter = self._waiter(reply_id)
+        await self.bus.open_reply(reply_id)
+        try:
+            try:
+                return await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            except TimeoutError:
+                pass
+            # Close the request: replies from now on get 409. Lost the race? One is in flight.
+            if await self.bus.claim_reply(reply_id) is not Claim.TAKEN:
+                return None
+            try:
+                return await asyncio.wait_for(asyncio.shield(waiter), LATE_REPLY_GRACE_SECONDS)
+            except TimeoutError:
+                return None
+        finally:
+            self._waiters.pop(reply_id, None)
+
+    async def post_reply(self, reply_id: str, reply: Reply) -> None:
+        """Give ``reply`` to the request waiting under ``reply_id`` (404 unknown, 409 too late)."""
+        claim = await self.bus.claim_reply(reply_id)
+        if claim is Claim.UNKNOWN:
+            raise NotFound("No request is waiting for a reply with this replyId.")
+        if claim is Claim.TAKEN:
+            raise Conflict("This request already got its reply, or stopped waiting for one.")
+        if not self._resolve(reply_id, reply) and self.bus.distributed:
+            await self.bus.broadcast("reply", {"r": reply_id, "reply": reply_to_wire(reply)})
+
+    def _waiter(self, reply_id: str) -> asyncio.Future[Reply]:
+        waiter = self._waiters.get(reply_id)
+        if waiter is None:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiters[reply_id] = loop.create_future()
+            loop.call_later(ORPHAN_WAITER_SECONDS, self._drop_waiter, reply_id, waiter)
+        return waiter
+
+    def _drop_waiter(self, reply_id: str, waiter: asyncio.Future[Reply]) -> None:
+        if self._waiters.get(reply_id) is waiter:
+            del self._waiters[reply_id]
+
+    def _resolve(self, reply_id: str, reply: Reply) -> bool:
+        waiter = self._waiters.get(reply_id)
+        if waiter is None:
+            return False
+        if not waiter.done():
+            waiter.set_result(reply)
+        return True
+
+    # -- smee ----------------------------------------------------------------------------------
 
     async def serve_smee(self, source_id: str, scope: Scope, receive: Receive, send: Send) -> None:
-        """``GET /webhook/{key}`` with ``Accept: text/event-stream``: a smee.io-style channel."""
-        raise NotImplementedError
+        """``GET /webhook/{key}`` with ``Accept: text/event-stream``: a smee.io-style channel.
+
+        Accepts the same ``?secret=``, ``?key=`` and ``Last-Event-ID`` as ``/listen/{key}``.
+        """
+        from hookhub.relay.sse import serve_sse
+
+        await serve_sse(self, await self.sources.by_id(source_id), scope, receive, send, smee=True)
+
+    # -- producers (WebSocket clients of the ingest URL) ---------------------------------------
 
     def add_producer(self, source_id: str, send_text: Callable[[str], Any]) -> Callable[[], None]:
-        """Register a WebSocket producer of a source; returns a function that unregisters it."""
-        return lambda: None
+        """Register a WebSocket producer of a source; returns a function that unregisters it.
+
+        ``send_text`` may be a plain function or a coroutine function.
+        """
+        producers = self._producers.setdefault(source_id, set())
+        producers.add(send_text)
+
+        def remove() -> None:
+            producers.discard(send_text)
+            if not producers and self._producers.get(source_id) is producers:
+                del self._producers[source_id]
+
+        return remove
+
+    async def publish_to_producers(self, source_id: str, text: str) -> int:
+        """A listener's message to the source's producers on every node; returns how many are local."""
+        count = await self._send_to_producers(source_id, text)
+        if self.bus.distributed:
+            await self.bus.broadcast("produce", {"s": source_id, "t": text})
+        return count
+
+    async def _send_to_producers(self, source_id: str, text: str) -> int:
+        producers = list(self._producers.get(source_id, ()))
+        pending = []
+        for send_text in producers:
+            try:
+                result = send_text(text)
+            except Exception:
+                log.warning("relay: a producer of %s failed", source_id, exc_info=True)
+                continue
+            if inspect.isawaitable(result):
+                pending.append(result)
+        for outcome in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.warning("relay: a producer of %s failed: %r", source_id, outcome)
+        return len(producers)
+
+    # -- from other nodes ----------------------------------------------------------------------
+
+    def _on_bus_message(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "event":
+            self.listeners.dispatch(Frame(payload["s"], payload["k"], payload["e"]))
+        elif kind == "reply":
+            self._resolve(payload["r"], reply_from_wire(payload["reply"]))
+        elif kind == "produce":
+            task = asyncio.get_running_loop().create_task(self._send_to_producers(payload["s"], payload["t"]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)

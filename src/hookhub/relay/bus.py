@@ -1,0 +1,164 @@
+"""Pub/sub between hookhub nodes, and the first-reply-wins state of waiting requests.
+
+``LocalBus`` is for one process: nothing to broadcast, reply state in a dict.
+``RedisBus`` carries events, listener-to-producer messages and replies to every node on one Redis
+channel, and keeps reply state in Redis keys so that "first reply wins" holds across nodes.
+A node ignores its own broadcasts: it has already delivered them locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, Protocol
+
+import orjson
+
+log = logging.getLogger("hookhub.relay")
+
+# How long a reply id stays known after its request opened or was answered (later replies → 409).
+REPLY_STATE_TTL_SECONDS = 3600
+CHANNEL = "hookhub:relay"
+
+
+class Claim(Enum):
+    WON = "won"  # this reply is the first one
+    TAKEN = "taken"  # a reply was already given (or the request stopped waiting)
+    UNKNOWN = "unknown"  # no request ever waited with this id (or it expired long ago)
+
+
+OnMessage = Callable[[str, dict[str, Any]], None]
+
+
+class Bus(Protocol):
+    distributed: bool
+
+    async def start(self, on_message: OnMessage) -> None: ...
+    async def stop(self) -> None: ...
+    async def broadcast(self, kind: str, payload: dict[str, Any]) -> None: ...
+    async def open_reply(self, reply_id: str) -> None: ...
+    async def claim_reply(self, reply_id: str) -> Claim: ...
+    async def healthy(self) -> bool: ...
+
+
+class LocalBus:
+    distributed = False
+
+    def __init__(self) -> None:
+        self._replies: dict[str, tuple[str, float]] = {}
+
+    async def start(self, on_message: OnMessage) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def broadcast(self, kind: str, payload: dict[str, Any]) -> None:
+        return None
+
+    async def open_reply(self, reply_id: str) -> None:
+        self._purge()
+        self._replies.setdefault(reply_id, ("pending", time.monotonic() + REPLY_STATE_TTL_SECONDS))
+
+    async def claim_reply(self, reply_id: str) -> Claim:
+        state = self._replies.get(reply_id)
+        if state is None or state[1] < time.monotonic():
+            return Claim.UNKNOWN
+        if state[0] != "pending":
+            return Claim.TAKEN
+        self._replies[reply_id] = ("taken", time.monotonic() + REPLY_STATE_TTL_SECONDS)
+        return Claim.WON
+
+    async def healthy(self) -> bool:
+        return True
+
+    def _purge(self) -> None:
+        if len(self._replies) < 1024:
+            return
+        now = time.monotonic()
+        for reply_id in [k for k, (_, expires) in self._replies.items() if expires < now]:
+            del self._replies[reply_id]
+
+
+# Atomically turn "pending" into "taken": 1 = won, 0 = already taken, -1 = unknown.
+_CLAIM_SCRIPT = """
+local state = redis.call('GET', KEYS[1])
+if state == 'pending' then
+  redis.call('SET', KEYS[1], 'taken', 'EX', ARGV[1])
+  return 1
+end
+if state then return 0 end
+return -1
+"""
+
+
+class RedisBus:
+    distributed = True
+
+    def __init__(self, url: str) -> None:
+        from redis import asyncio as aioredis
+
+        self.node = os.urandom(8).hex()
+        self._redis = aioredis.from_url(url)
+        self._claim = self._redis.register_script(_CLAIM_SCRIPT)
+        self._reader: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def start(self, on_message: OnMessage) -> None:
+        self._reader = asyncio.create_task(self._read(on_message), name="hookhub-relay-redis")
+        # Listeners registered from now on must not miss events ingested on other nodes.
+        await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._reader:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self._redis.aclose()
+
+    async def broadcast(self, kind: str, payload: dict[str, Any]) -> None:
+        await self._redis.publish(CHANNEL, orjson.dumps({"n": self.node, "k": kind, "p": payload}))
+
+    async def open_reply(self, reply_id: str) -> None:
+        await self._redis.set(_reply_key(reply_id), "pending", ex=REPLY_STATE_TTL_SECONDS, nx=True)
+
+    async def claim_reply(self, reply_id: str) -> Claim:
+        result = await self._claim(keys=[_reply_key(reply_id)], args=[REPLY_STATE_TTL_SECONDS])
+        return {1: Claim.WON, 0: Claim.TAKEN}.get(int(result), Claim.UNKNOWN)
+
+    async def healthy(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def _read(self, on_message: OnMessage) -> None:
+        delay = 0.1
+        while True:
+            try:
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    self._subscribed.set()
+                    delay = 0.1
+                    async for message in pubsub.listen():
+                        self._dispatch(message, on_message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("relay: lost the Redis subscription; reconnecting in %.1fs", delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _dispatch(self, message: dict[str, Any], on_message: OnMessage) -> None:
+        if message.get("type") != "message":
+            return
+        try:
+            envelope = orjson.loads(message["data"])
+            if envelope.get("n") != self.node:
+                on_message(envelope["k"], envelope["p"])
+        except Exception:
+            log.exception("relay: bad message on %s", CHANNEL)
+
+
+def _reply_key(reply_id: str) -> str:
+    return f"hookhub:reply:{reply_id}"

@@ -1,0 +1,127 @@
+"""Live listeners of one node: who listens to which source, with which routing keys.
+
+An event is serialised once per node (``Frame``) whatever the number of listeners; each listener
+has a bounded queue drained by its own connection task, so one slow listener never delays another.
+A listener whose queue overflows is disconnected; it reconnects and resumes from the stored events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any
+
+import orjson
+
+from hookhub.relay.events import smee_data
+
+QUEUE_SIZE = 10_000
+
+
+def route_key_text(value: Any) -> str | None:
+    """The value found at a source's key path, as the string listeners register (``$key``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return orjson.dumps(value).decode()
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class Frame:
+    """One event as it leaves this node, rendered lazily and at most once per format."""
+
+    def __init__(self, source_id: str, route_key: str | None, event: dict[str, Any]) -> None:
+        self.source_id = source_id
+        self.route_key = route_key
+        self.event = event
+
+    @property
+    def id(self) -> str:
+        return self.event["id"]
+
+    @cached_property
+    def json(self) -> str:
+        return orjson.dumps(self.event).decode()
+
+    @cached_property
+    def sse(self) -> bytes:
+        return b"id: " + self.id.encode() + b"\ndata: " + self.json.encode() + b"\n\n"
+
+    @cached_property
+    def smee_sse(self) -> bytes:
+        return b"id: " + self.id.encode() + b"\ndata: " + orjson.dumps(smee_data(self.event)) + b"\n\n"
+
+
+class Listener:
+    """One connected listener. ``keys`` None = registered no routing keys."""
+
+    def __init__(self, source_id: str, *, keys: Iterable[str] | None, routed: bool) -> None:
+        self.source_id = source_id
+        self.keys: frozenset[str] | None = frozenset(keys) if keys else None
+        # Whether the source routes by key path; then only listeners with a matching key get events.
+        self.routed = routed
+        self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(QUEUE_SIZE)
+        self.overflowed = False
+
+    def set_keys(self, keys: Iterable[str] | None) -> None:
+        self.keys = frozenset(keys) if keys else None
+
+    def accepts(self, route_key: str | None) -> bool:
+        if route_key is None:
+            return not self.routed
+        return self.keys is not None and route_key in self.keys
+
+    def offer(self, frame: Frame) -> None:
+        if self.overflowed or not self.accepts(frame.route_key):
+            return
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.queue.get_nowait()
+            self.queue.put_nowait(None)  # tells the connection to close
+
+    def close(self) -> None:
+        """Ask the connection to end (server shutdown)."""
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+
+class ListenerRegistry:
+    def __init__(self) -> None:
+        self._by_source: dict[str, set[Listener]] = {}
+
+    def add(self, listener: Listener) -> None:
+        self._by_source.setdefault(listener.source_id, set()).add(listener)
+
+    def remove(self, listener: Listener) -> None:
+        listeners = self._by_source.get(listener.source_id)
+        if listeners is not None:
+            listeners.discard(listener)
+            if not listeners:
+                del self._by_source[listener.source_id]
+
+    def dispatch(self, frame: Frame) -> int:
+        listeners = self._by_source.get(frame.source_id)
+        if not listeners:
+            return 0
+        for listener in listeners:
+            listener.offer(frame)
+        return len(listeners)
+
+    def count(self, source_id: str | None = None) -> int:
+        if source_id is not None:
+            return len(self._by_source.get(source_id, ()))
+        return sum(len(listeners) for listeners in self._by_source.values())
+
+    def close_all(self) -> None:
+        for listeners in self._by_source.values():
+            for listener in listeners:
+                listener.close()

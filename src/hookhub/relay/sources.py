@@ -1,0 +1,91 @@
+"""What the relay needs to know about a source, looked up by ingest key or id and cached briefly.
+
+A listener connection reads this once at connect (and again on a publish frame), so the cache only
+spares the database from reconnect storms; a few seconds of staleness after a settings change is fine.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from hookhub.store import tables
+from hookhub.store.db import Database
+
+CACHE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    id: str
+    settings: dict[str, Any]
+
+    @property
+    def listen_secret(self) -> str | None:
+        return self.settings.get("listenSecret") or None
+
+    @property
+    def routed(self) -> bool:
+        return bool(self.settings.get("routeKeyPath"))
+
+    @property
+    def listeners_may_publish(self) -> bool:
+        return bool(self.settings.get("listenersMayPublish"))
+
+    def secret_matches(self, given: str | None) -> bool:
+        """True when the source has no listen secret, or ``given`` is it (constant time)."""
+        expected = self.listen_secret
+        if expected is None:
+            return True
+        return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+class SourceLookup:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[str, tuple[float, SourceInfo | None]] = {}
+
+    async def by_key(self, key: str) -> SourceInfo | None:
+        return await self._cached(f"k:{key}", self._load_by_key, key)
+
+    async def by_id(self, source_id: str) -> SourceInfo | None:
+        return await self._cached(f"i:{source_id}", self._load_by_id, source_id)
+
+    async def _cached(self, cache_key: str, load: Any, arg: str) -> SourceInfo | None:
+        now = time.monotonic()
+        hit = self._cache.get(cache_key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        info = await load(arg)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[cache_key] = (now + CACHE_SECONDS, info)
+        return info
+
+    async def _load_by_key(self, key: str) -> SourceInfo | None:
+        source = tables.source
+        now = datetime.now(UTC)
+        query = sa.select(source.c.id, source.c.settings).where(
+            sa.or_(
+                source.c.ingest_key == key,
+                sa.and_(
+                    source.c.previous_ingest_key == key,
+                    source.c.previous_ingest_key_expires_at > now,
+                ),
+            )
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return SourceInfo(row.id, row.settings or {}) if row else None
+
+    async def _load_by_id(self, source_id: str) -> SourceInfo | None:
+        source = tables.source
+        query = sa.select(source.c.id, source.c.settings).where(source.c.id == source_id)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return SourceInfo(row.id, row.settings or {}) if row else None
