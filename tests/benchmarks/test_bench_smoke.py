@@ -1,0 +1,79 @@
+"""The benchmark's own parts: the bare apps answer, wrk's output is parsed, Lua strings are safe.
+
+No timing is asserted here; ``make bench`` measures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench import procs, wrk
+
+RECORDED_WRK_OUTPUT = """\
+Running 2s test @ http://127.0.0.1:40657/x
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.44ms  421.15us  10.98ms   93.75%
+    Req/Sec    22.47k     1.58k   26.16k    75.00%
+  44671 requests in 2.00s, 5.92MB read
+Requests/sec:  22328.32
+Transfer/sec:      2.96MB
+BENCH_JSON {"requests":44671,"duration_us":2000643,"p50_us":1372,"p99_us":3014,"mean_us":1440.2,\
+"max_us":10982,"connect_errors":0,"read_errors":1,"write_errors":0,"timeouts":2,"non_2xx":671}
+"""
+
+
+def test_parses_the_line_printed_by_the_done_hook() -> None:
+    result = wrk.parse(RECORDED_WRK_OUTPUT)
+    assert result.requests == 44671
+    assert result.p50_ms == pytest.approx(1.372)
+    assert result.p99_ms == pytest.approx(3.014)
+    assert result.errors == 3
+    assert result.non_2xx == 671
+    assert result.rps == pytest.approx(44000 / 2.000643)
+
+
+def test_output_without_the_line_is_an_error() -> None:
+    with pytest.raises(ValueError, match="BENCH_JSON"):
+        wrk.parse("Usage: wrk <options> <url>\n")
+
+
+def test_lua_strings_escape_quotes_backslashes_and_non_ascii() -> None:
+    assert wrk.lua_string('a"b\\c') == '"a\\"b\\\\c"'
+    assert wrk.lua_string("é\n") == '"\\195\\169\\010"'
+    script = wrk.script("POST", b'{"k":"v"}', {"Authorization": "Bearer x"})
+    assert 'wrk.body = "{\\"k\\":\\"v\\"}"' in script
+    assert 'wrk.headers["Authorization"] = "Bearer x"' in script
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def test_baseline_answers_200(workdir: Path) -> None:
+    proc, url = procs.uvicorn_app("baseline", "bench.apps:baseline", workdir)
+    try:
+        assert httpx.post(url + "/anything", content=b"x" * 10_000).status_code == 200
+        assert procs.peak_rss_mib(proc.pid) > 0
+    finally:
+        proc.stop()
+
+
+def test_receiver_counts_and_measures_latency(workdir: Path) -> None:
+    proc, url = procs.uvicorn_app("receiver", "bench.apps:receiver", workdir)
+    try:
+        httpx.post(url + "/_reset").raise_for_status()
+        httpx.post(url + "/hook", content=b"{}").raise_for_status()
+        httpx.post(url + "/hook", content=json.dumps({"t": time.time() - 1})).raise_for_status()
+        stats = httpx.get(url + "/_stats").json()
+        assert stats["count"] == 2
+        assert len(stats["latencies_ms"]) == 1
+        assert stats["latencies_ms"][0] >= 1000
+    finally:
+        proc.stop()
