@@ -1,0 +1,211 @@
+"""Messages: ``/api/v1/app/{app}/msg`` — create (with fan-out), list, get, expunge content.
+
+Creating a message is the hot path: the body is parsed by hand, the application and its enabled
+endpoints come back in one query, and the message plus its pending deliveries are written in
+the same transaction. The payload is serialised once; that exact text is what gets delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookhub import ids
+from hookhub.api.deps import PrincipalDep, RuntimeDep
+from hookhub.api.pagination import Ordering, Page, paginate
+from hookhub.auth.tokens import Principal
+from hookhub.errors import Conflict, NotFound
+from hookhub.outbound.applications import create_app
+from hookhub.outbound.message_models import MessageIn, MessagePrecheckIn, render_message
+from hookhub.outbound.scope import app_ref_clause, find_app_id
+from hookhub.outbound.wire import json_response, no_content, parse_body
+from hookhub.store.fanout import insert_deliveries, matching_endpoint_ids
+from hookhub.store.tables import application, endpoint, message
+from hookhub.store.types import utcnow
+
+router = APIRouter(prefix="/api/v1/app/{app_id}/msg", tags=["Message"])
+
+
+async def _app_and_endpoints(conn: AsyncConnection, app_ref: str) -> tuple[str | None, list[Any]]:
+    """The application's id and its enabled endpoints' (id, filter_types, channels), in one query."""
+    query = (
+        sa.select(
+            application.c.id.label("app_id"), endpoint.c.id, endpoint.c.filter_types, endpoint.c.channels
+        )
+        .select_from(application)
+        .outerjoin(endpoint, sa.and_(endpoint.c.app_id == application.c.id, endpoint.c.disabled.is_(False)))
+        .where(app_ref_clause(app_ref))
+    )
+    rows = (await conn.execute(query)).all()
+    if not rows:
+        return None, []
+    return rows[0].app_id, [row for row in rows if row.id is not None]
+
+
+async def _app_for_message(
+    conn: AsyncConnection, principal: Principal, app_ref: str, body: MessageIn
+) -> tuple[str, list[Any]]:
+    app_id, endpoints = await _app_and_endpoints(conn, app_ref)
+    if app_id is None:
+        if body.application is None:
+            raise NotFound(f"Application {app_ref!r} not found.")
+        principal.require_org()
+        values = body.application.all_values()
+        if values["uid"] is None and not app_ref.startswith("app_"):
+            values["uid"] = app_ref
+        return (await create_app(conn, values)).id, []
+    principal.require_app(app_id)
+    return app_id, endpoints
+
+
+def _payload_expiry(body: MessageIn, now: datetime, default_days: int) -> datetime:
+    if body.payload_retention_hours is not None:
+        return now + timedelta(hours=body.payload_retention_hours)
+    return now + timedelta(days=body.payload_retention_period or default_days)
+
+
+@router.post("", status_code=202, summary="Create a message and send it to the matching endpoints")
+async def create(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, app_id: str, with_content: bool = True
+) -> Response:
+    body = await parse_body(request, MessageIn)
+    payload = orjson.dumps(body.payload).decode()
+    now = utcnow()
+    row = {
+        "id": ids.new_id("msg"),
+        "event_id": body.event_id,
+        "event_type": body.event_type,
+        "payload": payload,
+        "channels": body.channels,
+        "tags": body.tags,
+        "deliver_at": body.deliver_at,
+        "payload_expires_at": _payload_expiry(body, now, runtime.settings.message_retention_days),
+        "created_at": now,
+    }
+    async with runtime.db.write() as conn:
+        row["app_id"], endpoints = await _app_for_message(conn, principal, app_id, body)
+        try:
+            await conn.execute(message.insert().values(row))
+        except IntegrityError:
+            raise Conflict("A message with this eventId already exists for this application.") from None
+        targets = matching_endpoint_ids(endpoints, body.event_type, body.channels)
+        enqueued = await insert_deliveries(conn, targets, message_id=row["id"], due_at=body.deliver_at)
+    if enqueued:
+        runtime.deliveries_enqueued()
+    out = {
+        "id": row["id"],
+        "eventType": body.event_type,
+        "eventId": body.event_id,
+        "payload": orjson.Fragment(payload) if with_content else {},
+        "channels": body.channels,
+        "tags": body.tags,
+        "timestamp": now,
+        "deliverAt": body.deliver_at,
+    }
+    return json_response(out, 202)
+
+
+def _json_contains(column: sa.Column, value: str, dialect: str, name: str) -> sa.ColumnElement[bool]:
+    """``value`` is one of the strings in the JSON list ``column``."""
+    if dialect == "postgresql":
+        return column.op("@>")(sa.func.jsonb_build_array(value))
+    return sa.text(
+        f"EXISTS (SELECT 1 FROM json_each(message.{column.name}) WHERE json_each.value = :{name})"
+    ).bindparams(**{name: value})
+
+
+@router.get("", summary="List messages (newest first)")
+async def list_messages(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    app_id: str,
+    page: Annotated[Page, Depends()],
+    event_types: Annotated[list[str] | None, Query()] = None,
+    channel: str | None = None,
+    tag: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    with_content: bool = True,
+) -> Response:
+    dialect = runtime.db.dialect
+    async with runtime.db.read() as conn:
+        query = sa.select(message).where(message.c.app_id == await find_app_id(conn, principal, app_id))
+        types = [t for value in event_types or () for t in value.split(",") if t]
+        if types:
+            query = query.where(message.c.event_type.in_(types))
+        if channel:
+            query = query.where(_json_contains(message.c.channels, channel, dialect, "channel"))
+        if tag:
+            query = query.where(_json_contains(message.c.tags, tag, dialect, "tag"))
+        if before:
+            query = query.where(message.c.created_at < before)
+        if after:
+            query = query.where(message.c.created_at > after)
+        result = await paginate(
+            conn,
+            query,
+            message.c.id,
+            page,
+            lambda row: render_message(row, with_content=with_content),
+            default_order=Ordering.descending,
+        )
+    return json_response(result)
+
+
+@router.post("/precheck/active", summary="Would a message like this reach any endpoint?")
+async def precheck(request: Request, runtime: RuntimeDep, principal: PrincipalDep, app_id: str) -> Response:
+    body = await parse_body(request, MessagePrecheckIn)
+    async with runtime.db.read() as conn:
+        found_id, endpoints = await _app_and_endpoints(conn, app_id)
+        if found_id is None:
+            raise NotFound(f"Application {app_id!r} not found.")
+        principal.require_app(found_id)
+    return json_response({"active": bool(matching_endpoint_ids(endpoints, body.event_type, body.channels))})
+
+
+@router.post("/expunge-all-contents", summary="Delete the payload of every message of the application")
+async def expunge_all(runtime: RuntimeDep, principal: PrincipalDep, app_id: str) -> Response:
+    async with runtime.db.write() as conn:
+        found_id = await find_app_id(conn, principal, app_id)
+        await conn.execute(message.update().where(message.c.app_id == found_id).values(payload=None))
+    task = {
+        "id": ids.new_id("qtask"),
+        "status": "finished",
+        "task": "application.purge_content",
+        "updatedAt": utcnow(),
+    }
+    return json_response(task, 202)
+
+
+async def _find_message(conn: AsyncConnection, principal: Principal, app_ref: str, msg_ref: str) -> Any:
+    found_id = await find_app_id(conn, principal, app_ref)
+    match = message.c.event_id == msg_ref
+    if msg_ref.startswith("msg_"):
+        match = sa.or_(message.c.id == msg_ref, match)
+    row = (await conn.execute(sa.select(message).where(message.c.app_id == found_id, match).limit(1))).first()
+    if row is None:
+        raise NotFound(f"Message {msg_ref!r} not found.")
+    return row
+
+
+@router.get("/{msg_id}", summary="Get a message by its id or eventId")
+async def get(
+    runtime: RuntimeDep, principal: PrincipalDep, app_id: str, msg_id: str, with_content: bool = True
+) -> Response:
+    async with runtime.db.read() as conn:
+        row = await _find_message(conn, principal, app_id, msg_id)
+    return json_response(render_message(row, with_content=with_content))
+
+
+@router.delete("/{msg_id}/content", status_code=204, summary="Delete a message's payload")
+async def expunge_content(runtime: RuntimeDep, principal: PrincipalDep, app_id: str, msg_id: str) -> Response:
+    async with runtime.db.write() as conn:
+        row = await _find_message(conn, principal, app_id, msg_id)
+        await conn.execute(message.update().where(message.c.id == row.id).values(payload=None))
+    return no_content()

@@ -1,0 +1,98 @@
+"""Fan-out: one pending ``delivery`` row per matching endpoint, inside the caller's transaction.
+
+An endpoint matches when it is enabled, its ``filter_types`` (if set) contain the event type and
+its ``channels`` (if set) intersect the message's channels. The caller commits, then calls
+``runtime.deliveries_enqueued()`` to wake the delivery workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookhub import ids
+from hookhub.store.tables import delivery, endpoint
+from hookhub.store.types import utcnow
+
+# Only the columns the rule needs; the worker reloads the endpoint when it sends.
+_MATCH_COLUMNS = (endpoint.c.id, endpoint.c.filter_types, endpoint.c.channels)
+
+
+def endpoint_matches(
+    filter_types: Sequence[str] | None,
+    endpoint_channels: Sequence[str] | None,
+    event_type: str,
+    channels: Iterable[str] | None,
+) -> bool:
+    if filter_types and event_type not in filter_types:
+        return False
+    return not endpoint_channels or bool(set(endpoint_channels).intersection(channels or ()))
+
+
+def matching_endpoint_ids(rows: Iterable[Any], event_type: str, channels: Iterable[str] | None) -> list[str]:
+    """Ids of the rows (id, filter_types, channels) that should receive this event."""
+    wanted = list(channels or ())
+    return [row.id for row in rows if endpoint_matches(row.filter_types, row.channels, event_type, wanted)]
+
+
+async def insert_deliveries(
+    conn: AsyncConnection,
+    endpoint_ids: Sequence[str],
+    *,
+    message_id: str | None = None,
+    event_id: str | None = None,
+    due_at: datetime | None = None,
+) -> int:
+    if not endpoint_ids:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "id": ids.new_id("dlv"),
+            "endpoint_id": endpoint_id,
+            "message_id": message_id,
+            "event_id": event_id,
+            "status": "pending",
+            "attempt_count": 0,
+            "next_attempt_at": due_at or now,
+            "trigger_type": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for endpoint_id in endpoint_ids
+    ]
+    await conn.execute(delivery.insert(), rows)
+    return len(rows)
+
+
+async def enqueue_for_message(
+    conn: AsyncConnection,
+    *,
+    app_id: str,
+    message_id: str,
+    event_type: str,
+    channels: Iterable[str] | None = None,
+    deliver_at: datetime | None = None,
+) -> int:
+    """Pending deliveries of an outbound message to its application's matching endpoints."""
+    query = sa.select(*_MATCH_COLUMNS).where(endpoint.c.app_id == app_id, endpoint.c.disabled.is_(False))
+    rows = (await conn.execute(query)).all()
+    targets = matching_endpoint_ids(rows, event_type, channels)
+    return await insert_deliveries(conn, targets, message_id=message_id, due_at=deliver_at)
+
+
+async def enqueue_for_event(conn: AsyncConnection, *, source_id: str, event_id: str, event_type: str) -> int:
+    """Pending deliveries of an inbound event to its source's matching destinations.
+
+    Inbound events carry no channels, so a destination restricted to channels receives none.
+    """
+    query = sa.select(*_MATCH_COLUMNS).where(
+        endpoint.c.source_id == source_id, endpoint.c.disabled.is_(False)
+    )
+    rows = (await conn.execute(query)).all()
+    targets = matching_endpoint_ids(rows, event_type or "", None)
+    return await insert_deliveries(conn, targets, event_id=event_id)
