@@ -73,7 +73,9 @@ class EventTypePatch(ApiModel):
 class EventTypeUpsert(EventTypePatch):
     description: str
 
-    ALL: ClassVar[frozenset[str]] = frozenset({"description", "archived", "deprecated", "schemas", "group_name", "feature_flags"})
+    ALL: ClassVar[frozenset[str]] = frozenset(
+        {"description", "archived", "deprecated", "schemas", "group_name", "feature_flags"}
+    )
 
     def all_values(self) -> dict[str, Any]:
         fields = set(self.ALL)
