@@ -77,6 +77,16 @@ def serve(
 
 
 @app.command()
+def worker() -> None:
+    """Run only the delivery worker (any number may run against one database)."""
+    from hookhub.delivery.service import run_worker
+
+    settings = _settings(run_worker=True)
+    typer.echo("hookhub delivery worker running (Ctrl-C or SIGTERM to stop)")
+    asyncio.run(run_worker(settings))
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations up to the newest version."""
     settings = _settings()

@@ -1,0 +1,78 @@
+"""What flows between the worker's stages: a claimed row, a prepared job, a decided result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+
+class AttemptStatus(IntEnum):
+    """Svix MessageStatus, as stored in ``attempt.status``."""
+
+    SUCCESS = 0
+    PENDING = 1
+    FAIL = 2
+    SENDING = 3
+
+
+class Trigger(IntEnum):
+    SCHEDULED = 0
+    MANUAL = 1
+
+
+@dataclass(slots=True, frozen=True)
+class Claimed:
+    """A delivery row this worker leased: ids only, everything else is reloaded."""
+
+    id: str
+    endpoint_id: str
+    message_id: str | None
+    event_id: str | None
+    attempt_count: int
+    trigger_type: int
+
+
+@dataclass(slots=True)
+class Job:
+    """A claimed delivery with everything needed to send it (the prepare stage's output)."""
+
+    claimed: Claimed
+    url: str
+    body: bytes
+    content_type: str
+    custom_headers: dict[str, str]
+    keys: list[bytes]
+    throttle_rate: int | None
+    # For operational webhooks: who the endpoint belongs to and which message it carries.
+    app_id: str | None
+    source_id: str | None
+    endpoint_uid: str | None
+    msg_event_id: str | None
+    failing_since: datetime | None
+
+    @property
+    def subject_id(self) -> str:
+        """The ``webhook-id``: the message id, or the inbound event id."""
+        return self.claimed.message_id or self.claimed.event_id or ""
+
+
+@dataclass(slots=True)
+class Result:
+    """One finished attempt (or a skip), ready to be recorded."""
+
+    claimed: Claimed
+    job: Job | None
+    status_code: int
+    response: str
+    duration_ms: int
+    success: bool
+    # None: no attempt row (requeue without counting, or cancel).
+    attempted: bool = True
+    # Seconds until the next try; None with success False means give up.
+    retry_in: float | None = None
+    disable_endpoint: bool = False
+    # Why the delivery was dropped without an attempt (endpoint gone/disabled).
+    cancelled: str | None = None
+    created_at: datetime | None = None
+    extra: dict[str, object] = field(default_factory=dict)

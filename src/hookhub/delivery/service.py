@@ -1,0 +1,29 @@
+"""``hookhub worker``: a process that only delivers, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from hookhub.config import Settings
+
+
+async def run_worker(settings: Settings) -> None:
+    from hookhub.delivery import install
+    from hookhub.runtime import Runtime
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    runtime = Runtime(settings)
+    install(runtime, run_worker=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()

@@ -1,0 +1,291 @@
+"""The delivery worker: claim → prepare → send → record → decide retry.
+
+One loop claims batches of due rows while there is room under the concurrency bound; each
+claimed row is sent by its own task; finished results are collected and written by one recorder
+in batched transactions (whatever piled up while the previous batch was being written).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from datetime import datetime, timedelta
+
+from hookhub import ids
+from hookhub.config import Settings
+from hookhub.delivery import queue, throttle
+from hookhub.delivery.jobs import Job, Result
+from hookhub.delivery.operational import OperationalWebhooks
+from hookhub.delivery.retry import next_delay
+from hookhub.delivery.sender import Sender
+from hookhub.delivery.signing import signed_headers
+from hookhub.delivery.wakeup import Wakeup
+from hookhub.store.db import Database
+from hookhub.store.types import utcnow
+
+log = logging.getLogger("hookhub.delivery")
+
+CONCURRENCY = 256
+CLAIM_BATCH = 128
+# With no wake-up signal (SQLite across processes) the queue is polled this often.
+POLL_SECONDS = 0.25
+# With LISTEN/NOTIFY working the poll is only a safety net.
+POLL_SECONDS_NOTIFIED = 2.0
+# In-flight sends get this long to finish at shutdown before they are released.
+SHUTDOWN_GRACE_SECONDS = 10.0
+# A message has "failing" status (operational webhook) after this many failed attempts.
+FAILING_AFTER_ATTEMPTS = 3
+AUTO_DISABLE_CHECK_SECONDS = 60.0
+
+
+class DeliveryWorker:
+    def __init__(self, settings: Settings, db: Database, wakeup: Wakeup) -> None:
+        self.settings = settings
+        self.db = db
+        self.wakeup = wakeup
+        self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{ids.new_id('dlv')[-6:]}"
+        self.sender = Sender(settings.request_timeout_seconds, settings.private_networks_allowed, CONCURRENCY)
+        self.operational = OperationalWebhooks(
+            settings.operational_webhook_url, settings.operational_webhook_secret, self.sender
+        )
+        # Longer than any send can take (timeout + throttle wait), so a live worker keeps its rows.
+        self.lease_seconds = settings.request_timeout_seconds + throttle.WAIT_WINDOW_SECONDS + 10.0
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._has_room = asyncio.Event()
+        self._results: list[Result] = []
+        self._results_ready = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._recorder_task: asyncio.Task[None] | None = None
+        self._last_disable_check = 0.0
+        self._next_wake: float | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run(), name="hookhub-delivery-claim")
+        self._recorder_task = asyncio.create_task(self._record_loop(), name="hookhub-delivery-record")
+        log.info("delivery worker %s started", self.worker_id)
+
+    async def stop(self) -> None:
+        """Stop claiming; let in-flight sends finish (bounded), release the rest, flush records."""
+        self._stopping = True
+        self.wakeup.event.set()
+        self._has_room.set()
+        if self._loop_task is not None:
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        pending = set(self._inflight.values())
+        if pending:
+            await asyncio.wait(
+                pending, timeout=min(SHUTDOWN_GRACE_SECONDS, self.settings.request_timeout_seconds)
+            )
+        unfinished = list(self._inflight)
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+        self._results_ready.set()
+        if self._recorder_task is not None:
+            await asyncio.gather(self._recorder_task, return_exceptions=True)
+        await self._flush()
+        with contextlib.suppress(Exception):
+            await queue.release(self.db, self.worker_id, unfinished)
+        await self.operational.drain(timeout=2.0)
+        await self.sender.close()
+        log.info("delivery worker %s stopped (%d released)", self.worker_id, len(unfinished))
+
+    async def healthy(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    # ---- claim loop ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._claim_round()
+            except Exception:
+                log.exception("delivery claim failed; retrying shortly")
+                await asyncio.sleep(1.0)
+
+    async def _claim_round(self) -> None:
+        while len(self._inflight) >= CONCURRENCY and not self._stopping:
+            self._has_room.clear()
+            await self._has_room.wait()
+        if self._stopping:
+            return
+        self.wakeup.event.clear()
+        room = min(CONCURRENCY - len(self._inflight), CLAIM_BATCH)
+        claimed = await queue.claim(self.db, self.worker_id, room, self.lease_seconds)
+        if claimed:
+            now = utcnow()
+            jobs, skipped = await queue.prepare(self.db, claimed, now)
+            self._push(skipped)
+            for job in jobs:
+                task = asyncio.create_task(self._deliver(job))
+                self._inflight[job.claimed.id] = task
+                task.add_done_callback(lambda _t, key=job.claimed.id: self._done(key))
+        await self._maybe_disable_long_failing()
+        if len(claimed) < room:
+            await self._sleep()
+
+    def _done(self, delivery_id: str) -> None:
+        self._inflight.pop(delivery_id, None)
+        self._has_room.set()
+
+    async def _sleep(self) -> None:
+        """Until woken, a local retry falls due, or the poll interval passes."""
+        timeout = POLL_SECONDS_NOTIFIED if self.wakeup.cross_process else POLL_SECONDS
+        if self._next_wake is not None:
+            timeout = max(0.0, min(timeout, self._next_wake - time.monotonic()))
+            self._next_wake = None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wakeup.event.wait(), timeout)
+
+    def _wake_at(self, delay: float) -> None:
+        at = time.monotonic() + delay
+        if self._next_wake is None or at < self._next_wake:
+            self._next_wake = at
+        if delay <= 0:
+            self.wakeup.event.set()
+        else:
+            asyncio.get_running_loop().call_later(delay, self.wakeup.event.set)
+
+    # ---- send ------------------------------------------------------------------------------
+
+    async def _deliver(self, job: Job) -> None:
+        try:
+            if job.throttle_rate:
+                wait = await throttle.reserve(self.db, job.claimed.endpoint_id, job.throttle_rate)
+                if wait is None:
+                    later = await throttle.next_free_in(self.db, job.claimed.endpoint_id)
+                    await queue.requeue(self.db, self.worker_id, job.claimed.id, later)
+                    self._wake_at(later)
+                    return
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            headers = {
+                **job.custom_headers,
+                "content-type": job.content_type,
+                **signed_headers(
+                    job.keys,
+                    job.subject_id,
+                    int(time.time()),
+                    job.body,
+                    svix_names=self.settings.send_svix_headers,
+                ),
+            }
+            started = utcnow()
+            response = await self.sender.post(job.url, headers, job.body)
+            self._push(
+                [
+                    self._decide(
+                        job,
+                        response.status,
+                        response.body,
+                        response.duration_ms,
+                        response.ok,
+                        response.retry_after,
+                        started,
+                    )
+                ]
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery %s failed unexpectedly; it will be retried", job.claimed.id)
+
+    def _decide(
+        self,
+        job: Job,
+        status: int,
+        body: str,
+        duration_ms: int,
+        ok: bool,
+        retry_after: float | None,
+        at: datetime,
+    ) -> Result:
+        attempts_made = job.claimed.attempt_count + 1
+        result = Result(job.claimed, job, status, body, duration_ms, success=ok, created_at=at)
+        result.extra["attempt_id"] = ids.new_id("atmpt")
+        if ok:
+            return result
+        failing_for = (at - job.failing_since).total_seconds() if job.failing_since else 0.0
+        if status == 410 or failing_for >= self.settings.disable_endpoint_after_seconds:
+            # 410 Gone, or failing continuously for too long: disable the endpoint, stop retrying.
+            result.disable_endpoint = True
+            return result
+        result.retry_in = next_delay(attempts_made, self.settings.retry_delays, retry_after=retry_after)
+        return result
+
+    # ---- record ----------------------------------------------------------------------------
+
+    def _push(self, results: list[Result]) -> None:
+        if results:
+            self._results.extend(results)
+            self._results_ready.set()
+
+    async def _record_loop(self) -> None:
+        while not (self._stopping and not self._inflight and not self._results):
+            await self._results_ready.wait()
+            self._results_ready.clear()
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("recording delivery results failed; the rows will be retried after their lease")
+
+    async def _flush(self) -> None:
+        batch, self._results = self._results, []
+        if not batch:
+            return
+        now = utcnow()
+        await queue.record(self.db, self.worker_id, batch, now)
+        for result in batch:
+            if result.retry_in is not None:
+                self._wake_at(result.retry_in)
+            self._after_record(result)
+
+    def _after_record(self, result: Result) -> None:
+        """Operational webhooks for what a result changed."""
+        job = result.job
+        if job is None or not self.operational.enabled:
+            return
+        attempt_id = str(result.extra.get("attempt_id", ""))
+        attempts_made = result.claimed.attempt_count + 1
+        at = result.created_at or utcnow()
+        if result.disable_endpoint:
+            self.operational.endpoint_disabled(_EndpointView(job), trigger="automatic")
+        if result.success:
+            if attempts_made > FAILING_AFTER_ATTEMPTS:
+                self.operational.attempt_event(
+                    "message.attempt.recovered", job, attempt_id, result.status_code, at
+                )
+        elif result.retry_in is None:
+            self.operational.attempt_event(
+                "message.attempt.exhausted", job, attempt_id, result.status_code, at
+            )
+        elif attempts_made == FAILING_AFTER_ATTEMPTS:
+            self.operational.attempt_event("message.attempt.failing", job, attempt_id, result.status_code, at)
+
+    async def _maybe_disable_long_failing(self) -> None:
+        now = time.monotonic()
+        if now - self._last_disable_check < AUTO_DISABLE_CHECK_SECONDS:
+            return
+        self._last_disable_check = now
+        cutoff = utcnow() - timedelta(seconds=self.settings.disable_endpoint_after_seconds)
+        for ep in await queue.disable_long_failing(self.db, cutoff):
+            log.warning("endpoint %s disabled: failing since %s", ep.id, ep.failing_since)
+            self.operational.endpoint_disabled(ep)
+
+
+class _EndpointView:
+    """The endpoint fields operational webhooks need, from a job."""
+
+    def __init__(self, job: Job) -> None:
+        self.id = job.claimed.endpoint_id
+        self.uid = job.endpoint_uid
+        self.app_id = job.app_id
+        self.source_id = job.source_id
+        self.failing_since = job.failing_since
