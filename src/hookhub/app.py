@@ -9,7 +9,6 @@ from hookhub import __version__
 from hookhub.api.errors import install_error_handlers
 from hookhub.config import Settings
 from hookhub.delivery import install as install_delivery
-from hookhub.delivery import install as install_delivery
 from hookhub.http.body_limit import BodyLimit
 from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
 from hookhub.http.idempotency import Idempotency
@@ -59,7 +58,6 @@ def wrap_api(api: ASGIApp, runtime: Runtime) -> ASGIApp:
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> ASGIApp:
     runtime = runtime or Runtime(settings or Settings())
-    install_delivery(runtime)
     install_delivery(runtime)
     api = wrap_api(build_api(runtime), runtime)
     routes: list[tuple[str, ASGIApp]] = []
