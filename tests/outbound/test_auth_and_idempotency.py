@@ -1,0 +1,103 @@
+"""Tokens and scopes (org vs app-scoped portal tokens) and Idempotency-Key replays."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from svix.api import (
+    ApplicationIn,
+    ApplicationOut,
+    ApplicationTokenExpireIn,
+    AppPortalAccessIn,
+    EndpointIn,
+    EventTypeIn,
+    MessageIn,
+    Svix,
+    SvixOptions,
+)
+from svix.api.application import ApplicationCreateOptions
+from svix.exceptions import HttpError
+
+from tests.support.server import ServerProcess
+
+HOOK = "http://127.0.0.1:9/hook"
+
+
+def _portal(svix: Svix, app_id: str) -> tuple[str, str]:
+    access = svix.authentication.app_portal_access(app_id, AppPortalAccessIn())
+    return access.url, access.token
+
+
+def test_wrong_or_missing_token_is_401(server: ServerProcess) -> None:
+    bad = Svix("sk_not-a-real-token", SvixOptions(server_url=server.url))
+    with pytest.raises(HttpError) as denied:
+        bad.application.list()
+    assert denied.value.status_code == 401
+    assert httpx.get(f"{server.url}/api/v1/app").status_code == 401
+    assert httpx.post(f"{server.url}/api/v1/app/x/msg", json={}).status_code == 401
+
+
+def test_portal_token_is_scoped_to_its_app(server: ServerProcess, svix: Svix, app: ApplicationOut) -> None:
+    other = svix.application.create(ApplicationIn(name="other"))
+    url, token = _portal(svix, app.uid)
+    assert url == f"{server.url}/portal#token={token}"
+    portal = Svix(token, SvixOptions(server_url=server.url))
+
+    assert portal.application.get(app.id).id == app.id
+    assert [a.id for a in portal.application.list().data] == [app.id]
+    ep = portal.endpoint.create(app.id, EndpointIn(url=HOOK))
+    assert portal.endpoint.get(app.uid, ep.id).url == HOOK
+    assert portal.message.create(app.id, MessageIn(event_type="a", payload={})).id.startswith("msg_")
+    portal.event_type.list()  # reading event types is allowed (the portal shows them)
+
+    forbidden = [
+        lambda: portal.application.get(other.id),
+        lambda: portal.endpoint.list(other.id),
+        lambda: portal.message.create(other.id, MessageIn(event_type="a", payload={})),
+        lambda: portal.application.create(ApplicationIn(name="nope")),
+        lambda: portal.event_type.create(EventTypeIn(name=f"n-{uuid.uuid4().hex[:6]}", description="d")),
+        lambda: portal.application.delete(app.id),
+        lambda: portal.authentication.app_portal_access(app.id, AppPortalAccessIn()),
+    ]
+    for call in forbidden:
+        with pytest.raises(HttpError) as denied:
+            call()
+        assert denied.value.status_code == 403
+    assert svix.endpoint.list(other.id).data == []
+    assert svix.application.get(app.id).name == app.name
+
+
+def test_expire_all_revokes_portal_tokens(server: ServerProcess, svix: Svix, app: ApplicationOut) -> None:
+    _, token = _portal(svix, app.id)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{server.url}/api/v1/app/{app.id}", headers=headers).status_code == 200
+    svix.authentication.expire_all(app.id, ApplicationTokenExpireIn())
+    assert httpx.get(f"{server.url}/api/v1/app/{app.id}", headers=headers).status_code == 401
+
+
+def test_portal_access_for_unknown_app_is_404(api: httpx.Client) -> None:
+    assert api.post("/api/v1/auth/app-portal-access/no-such-app", json={}).status_code == 404
+
+
+def test_idempotent_create_with_the_sdk(svix: Svix) -> None:
+    key = f"key-{uuid.uuid4()}"
+    options = ApplicationCreateOptions(idempotency_key=key)
+    first = svix.application.create(ApplicationIn(name="once"), options)
+    second = svix.application.create(ApplicationIn(name="once"), options)
+    assert second.id == first.id and second.created_at == first.created_at
+
+
+def test_idempotent_message_replay_is_byte_identical(api: httpx.Client, app: ApplicationOut) -> None:
+    url = f"/api/v1/app/{app.id}/msg"
+    body = {"eventType": "a", "payload": {"n": 1}}
+    headers = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+    first = api.post(url, json=body, headers=headers)
+    second = api.post(url, json=body, headers=headers)
+    assert first.status_code == second.status_code == 202
+    assert second.content == first.content
+    assert len(api.get(url).json()["data"]) == 1
+    third = api.post(url, json=body, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"})
+    assert third.json()["id"] != first.json()["id"]
+    assert len(api.get(url).json()["data"]) == 2
