@@ -1,0 +1,76 @@
+"""Two nodes on one database and one Redis: events, replies and producer messages cross nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from tests.relay.clients import sse_listener, ws_listener
+from tests.relay.harness import Node, redis_url, running_node
+
+REDIS_DB = 7
+
+
+@pytest.fixture(scope="module")
+async def nodes(relay_database: str) -> AsyncIterator[tuple[Node, Node]]:
+    url = redis_url(REDIS_DB)
+    client = aioredis.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+    async with running_node(relay_database, url) as first, running_node(relay_database, url) as second:
+        yield first, second
+
+
+async def test_listener_on_one_node_gets_events_ingested_on_the_other(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    source = await a.create_source(routeKeyPath="query.homey")
+    async with (
+        ws_listener(f"{a.ws_url}/listen/{source['key']}?key=h1") as ws,
+        sse_listener(f"{a.url}/listen/{source['key']}?key=h1") as sse,
+    ):
+        await b.ingest(source["id"], route_key="h2")
+        sent = await b.ingest(source["id"], route_key="h1")
+        assert (await ws.event())["id"] == sent["id"]
+        assert (await sse.event())["id"] == sent["id"]
+
+
+async def test_reply_crosses_nodes_and_only_the_first_wins(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    source = await a.create_source()
+    reply_id = "rpl_" + secrets.token_urlsafe(24)
+    async with ws_listener(f"{a.ws_url}/listen/{source['key']}") as ws:
+        await b.ingest(source["id"], reply_id=reply_id)
+        waiting = asyncio.create_task(b.runtime.relay.wait_reply(reply_id, 10))
+        assert (await ws.event())["replyId"] == reply_id
+        answer = await ws.send({"type": "reply", "replyId": reply_id, "status": 201, "body": "from a"})
+        assert answer["type"] == "replied"
+    reply = await waiting
+    assert reply is not None and (reply.status, reply.body) == (201, b"from a")
+    async with httpx.AsyncClient() as client:
+        for node in (a, b):
+            late = await client.post(f"{node.url}/ingest/api/v1/reply/{reply_id}", json={"body": "late"})
+            assert late.status_code == 409
+
+
+async def test_listener_messages_reach_producers_on_the_other_node(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    source = await a.create_source(listenersMayPublish=True)
+    received: asyncio.Queue[str] = asyncio.Queue()
+    unregister = b.runtime.relay.add_producer(source["id"], received.put)
+    try:
+        async with ws_listener(f"{a.ws_url}/listen/{source['key']}") as ws:
+            assert await ws.send({"type": "publish", "data": {"action": "pulse"}}) == {"type": "published"}
+            assert await asyncio.wait_for(received.get(), 10) == '{"action":"pulse"}'
+    finally:
+        unregister()
+
+
+async def test_health_reports_redis(nodes: tuple[Node, Node]) -> None:
+    async with httpx.AsyncClient() as client:
+        health = (await client.get(f"{nodes[0].url}/api/v1/health")).json()
+    assert health["components"]["redis"] == "ok"
