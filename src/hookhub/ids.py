@@ -9,9 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import UTC, datetime
-
-from ksuid import Ksuid
 
 PREFIXES = ("app", "ep", "msg", "atmpt", "evtype", "src", "evt", "tok", "dlv")
 
@@ -30,8 +27,26 @@ def _next_ns() -> int:
 def new_id(prefix: str) -> str:
     ns = _next_ns()
     payload = (ns % 1_000_000_000).to_bytes(4, "big") + os.urandom(12)
-    stamp = datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC)
-    return f"{prefix}_{Ksuid(stamp, payload)}"
+    seconds = ns // 1_000_000_000 - _KSUID_EPOCH
+    return f"{prefix}_{_base62(seconds.to_bytes(4, 'big') + payload)}"
+
+
+# The KSUID string encoding (what ``str(Ksuid(…))`` gives), done in small-int steps: ids are
+# made on every ingest and message, and the generic big-int conversion costs ~5x more.
+_KSUID_EPOCH = 1_400_000_000
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BASE62_9 = 62**9
+
+
+def _base62(raw: bytes) -> str:
+    number = int.from_bytes(raw, "big")
+    digits: list[str] = []
+    for _ in range(3):
+        number, chunk = divmod(number, _BASE62_9)
+        for _ in range(9):
+            chunk, digit = divmod(chunk, 62)
+            digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
 
 
 def has_prefix(value: str, prefix: str) -> bool:
