@@ -1,0 +1,144 @@
+"""A source as the hot path needs it: settings turned into ready checks, built once and cached."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+import jsonschema
+import orjson
+
+from hookhub.inbound import verifiers
+from hookhub.inbound.settings import SourceSettings
+from hookhub.relay import keypath
+
+TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@dataclass(frozen=True, slots=True)
+class FixedResponse:
+    status: int
+    body: bytes
+    content_type: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuthCheck:
+    """``kind``: none | bearer | header | basic. Failure → the reason, else None."""
+
+    kind: str
+    header: str = "authorization"
+    token_hash: str | None = None
+    username: bytes = b""
+    password: bytes = b""
+
+    def failure(self, headers: dict[str, str]) -> str | None:
+        if self.kind == "none":
+            return None
+        if self.kind == "basic":
+            return self._basic(headers.get("authorization"))
+        value = headers.get(self.header)
+        if not value:
+            return f"missing {self.header} header"
+        if self.kind == "bearer" or value[:7].lower() == "bearer ":
+            scheme, _, value = value.partition(" ")
+            if scheme.lower() != "bearer":
+                return "Authorization must be 'Bearer <token>'"
+        if self.token_hash is None:
+            return "no auth token has been issued for this source (POST …/auth-token/rotate)"
+        digest = hashlib.sha256(value.strip().encode()).hexdigest()
+        if not hmac.compare_digest(digest, self.token_hash):
+            return "invalid auth token"
+        return None
+
+    def _basic(self, value: str | None) -> str | None:
+        if not value or value[:6].lower() != "basic ":
+            return "missing basic auth (Authorization: Basic …)"
+        try:
+            decoded = base64.b64decode(value[6:].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return "malformed basic auth header"
+        username, sep, password = decoded.partition(b":")
+        good_user = hmac.compare_digest(username, self.username)
+        good_password = hmac.compare_digest(password, self.password)
+        if not sep or not (good_user and good_password):
+            return "wrong basic auth username or password"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSource:
+    id: str
+    type: str
+    config: dict[str, Any]
+    methods: frozenset[str]
+    auth: AuthCheck
+    verifier: ModuleType | None
+    validator: Any  # a jsonschema validator or None
+    event_type_path: keypath.KeyPath | None
+    route_key_path: keypath.KeyPath | None
+    response: FixedResponse
+    throttle_limit: int
+    throttle_period: float
+    max_body_bytes: int
+    reply_wait: bool
+    reply_timeout: float
+    retention_days: int
+    # Set when the request came in on a rotated key that is still in its grace period.
+    key_expires_at: datetime | None = None
+
+
+def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
+    settings = SourceSettings.model_validate(row.settings or {})
+    auth = settings.auth
+    if auth.type == "basic":
+        check = AuthCheck("basic", username=auth.username.encode(), password=(auth.password or "").encode())
+    elif auth.type in ("bearer", "header"):
+        header = "authorization" if auth.type == "bearer" else auth.header.lower()
+        check = AuthCheck(auth.type, header=header, token_hash=row.auth_token_hash)
+    else:
+        check = AuthCheck("none")
+    validator = None
+    if settings.schema_ is not None:
+        validator_class = jsonschema.validators.validator_for(settings.schema_)
+        validator = validator_class(settings.schema_, format_checker=validator_class.FORMAT_CHECKER)
+    return CompiledSource(
+        id=row.id,
+        type=row.type,
+        config=dict(row.config or {}),
+        methods=frozenset(settings.methods),
+        auth=check,
+        verifier=verifiers.module_for(row.type),
+        validator=validator,
+        event_type_path=keypath.parse(settings.event_type_from) if settings.event_type_from else None,
+        route_key_path=keypath.parse(settings.route_key_path) if settings.route_key_path else None,
+        response=_fixed_response(row.type, settings),
+        throttle_limit=settings.throttle.limit,
+        throttle_period=settings.throttle.period_seconds,
+        max_body_bytes=settings.max_body_bytes,
+        reply_wait=settings.reply.wait,
+        reply_timeout=settings.reply.timeout_seconds,
+        retention_days=settings.retention_days or default_retention_days,
+    )
+
+
+def _fixed_response(source_type: str, settings: SourceSettings) -> FixedResponse:
+    configured = settings.response
+    content_type = configured.content_type
+    if configured.body is None:
+        if source_type == "twilio":
+            return FixedResponse(configured.status, TWIML_EMPTY, (content_type or "text/xml").encode())
+        body = b"" if configured.status == 204 else b'{"ok":true}'
+        return FixedResponse(configured.status, body, (content_type or "application/json").encode())
+    if isinstance(configured.body, str):
+        return FixedResponse(
+            configured.status, configured.body.encode(), (content_type or "text/plain").encode()
+        )
+    body = orjson.dumps(configured.body)
+    return FixedResponse(configured.status, body, (content_type or "application/json").encode())

@@ -1,0 +1,49 @@
+"""Provider handshakes: requests a provider sends to check the URL, answered without storing.
+
+``before_auth`` runs before any credential check (Meta's and Fitbit's GET checks carry none);
+``after_verify`` runs once the request's signature has been verified (Slack, Zoom and Discord
+sign their checks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from hookhub.errors import Forbidden, NotFound
+from hookhub.inbound.answer import Answer, error_answer
+from hookhub.inbound.compiled import CompiledSource
+from hookhub.inbound.verifiers.base import InboundRequest, hmac_digest, same
+
+
+def before_auth(source: CompiledSource, request: InboundRequest) -> Answer | None:
+    if request.method != "GET":
+        return None
+    if source.type in ("meta", "facebook") and request.query.get("hub.mode") == "subscribe":
+        expected = source.config.get("verifyToken")
+        given = request.query.get("hub.verify_token")
+        if isinstance(expected, str) and expected and isinstance(given, str) and same(given, expected):
+            return Answer(200, str(request.query.get("hub.challenge", "")).encode(), b"text/plain")
+        return error_answer(Forbidden("hub.verify_token does not match this source's verifyToken"))
+    if source.type == "fitbit" and "verify" in request.query:
+        expected = source.config.get("verifyCode")
+        given = request.query.get("verify")
+        if isinstance(expected, str) and expected and isinstance(given, str) and same(given, expected):
+            return Answer(204, b"")
+        return error_answer(NotFound("Fitbit verification code does not match"))
+    return None
+
+
+def after_verify(source: CompiledSource, payload: Any) -> Answer | None:
+    if not isinstance(payload, dict):
+        return None
+    if source.type == "slack" and payload.get("type") == "url_verification":
+        return Answer(200, orjson.dumps({"challenge": payload.get("challenge")}))
+    if source.type == "zoom" and payload.get("event") == "endpoint.url_validation":
+        plain = str((payload.get("payload") or {}).get("plainToken", ""))
+        encrypted = hmac_digest(source.config["secret"], plain.encode()).hex()
+        return Answer(200, orjson.dumps({"plainToken": plain, "encryptedToken": encrypted}))
+    if source.type == "discord" and payload.get("type") == 1:
+        return Answer(200, orjson.dumps({"type": 1}))
+    return None

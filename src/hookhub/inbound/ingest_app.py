@@ -1,0 +1,104 @@
+"""``/webhook/{key}[/{sub-path}]``: the hot path, pure ASGI.
+
+HTTP requests go through the pipeline; a WebSocket on the same URL sends JSON text messages that
+are ingested like POSTs (XToys) and receives what listeners send back; ``GET /webhook/{key}`` with
+``Accept: text/event-stream`` is a smee.io channel served by the relay.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from hookhub.errors import HookhubError, NotFound, PayloadTooLarge
+from hookhub.http.body_limit import declared_length, read_body
+from hookhub.http.dispatch import Receive, Scope, Send
+from hookhub.inbound.answer import Answer, error_answer
+from hookhub.inbound.compiled import CompiledSource
+from hookhub.inbound.pipeline import Pipeline
+from hookhub.inbound.verifiers.base import InboundRequest
+
+if TYPE_CHECKING:
+    from hookhub.runtime import Runtime
+
+log = logging.getLogger("hookhub.inbound")
+PREFIX = "/webhook/"
+_UNKNOWN = error_answer(NotFound("No source at this URL"))
+_CORS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    (b"access-control-allow-headers", b"*"),
+    (b"access-control-max-age", b"600"),
+]
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """``/webhook/KEY/a/b`` → (``KEY``, ``/a/b``); no sub-path → ``""``."""
+    key, _, sub = path[len(PREFIX) :].partition("/")
+    return key, ("/" + sub if sub else "")
+
+
+def header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1")
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
+
+
+class IngestApp:
+    def __init__(self, runtime: Runtime, pipeline: Pipeline) -> None:
+        self.runtime = runtime
+        self.pipeline = pipeline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            from hookhub.inbound.websocket import serve_producer
+
+            await serve_producer(self, scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key, path = split_path(scope["path"])
+        source = await self.pipeline.cache.get(key) if key else None
+        if source is None:
+            await _UNKNOWN.send(send)
+            return
+        method: str = scope["method"]
+        headers = header_dict(scope["headers"])
+        if method == "OPTIONS":
+            await Answer(204, b"", headers=_CORS).send(send)
+            return
+        if method == "GET" and not path and "text/event-stream" in headers.get("accept", ""):
+            await self.runtime.relay.serve_smee(source.id, scope, receive, send)
+            return
+        query_string = scope["query_string"].decode("latin-1")
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        url = self.pipeline.base_url + raw_path + ("?" + query_string if query_string else "")
+        request = InboundRequest(method, url, path, query_string, headers, b"", time.time())
+        try:
+            answer = await self.pipeline.precheck(source, request)
+            if answer is None:
+                answer = await self._with_body(source, request, scope, receive)
+        except HookhubError as exc:
+            answer = error_answer(exc)
+        answer.headers.append((b"access-control-allow-origin", b"*"))
+        await answer.send(send)
+
+    async def _with_body(
+        self, source: CompiledSource, request: InboundRequest, scope: Scope, receive: Receive
+    ) -> Answer:
+        limit = source.max_body_bytes
+        length = declared_length(scope)
+        too_large = PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        if length is not None and length > limit:
+            return error_answer(too_large)
+        body = await read_body(receive, limit)
+        if body is None:
+            return error_answer(too_large)
+        request.body = body
+        client = scope.get("client")
+        return await self.pipeline.accept(source, request, client[0] if client else None)

@@ -1,0 +1,243 @@
+"""The ingest pipeline, apart from the transport: checks, storing, publishing and answering.
+
+HTTP order: unknown source 404 → handshake (Meta/Fitbit GET) → method 405 → throttle 429 → size 413
+(``precheck`` and the ASGI app) → credentials / signature 401 → signed handshakes → malformed 400 →
+schema 400 → stored (event + deliveries, one transaction, group-committed) → published → answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from hookhub import ids
+from hookhub.errors import BadRequest, MethodNotAllowed, RateLimited, Unauthorized
+from hookhub.inbound import handshakes
+from hookhub.inbound.alexa_certs import AlexaChains
+from hookhub.inbound.answer import Answer, error_answer
+from hookhub.inbound.cache import SourceCache
+from hookhub.inbound.compiled import CompiledSource, compile_source
+from hookhub.inbound.store import find_by_key
+from hookhub.inbound.throttle import make_limiter, retry_after
+from hookhub.inbound.verifiers.base import InboundRequest, pairs_to_dict
+from hookhub.inbound.writer import EventWriter
+from hookhub.relay.events import listener_event
+from hookhub.store.types import utcnow
+
+if TYPE_CHECKING:
+    from hookhub.runtime import Runtime
+
+log = logging.getLogger("hookhub.inbound")
+EVENT_ID_HEADER = b"x-hookhub-event-id"
+_NOT_FORWARDED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+class ReplyTimeout(Exception):
+    pass
+
+
+class Pipeline:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.base_url = runtime.settings.base_url
+        self.cache = SourceCache(self._load)
+        self.limiter = make_limiter(runtime.settings.redis_url)
+        self.writer = EventWriter(runtime.db, runtime.deliveries_enqueued)
+        self.alexa = AlexaChains()
+
+    async def start(self) -> None:
+        await self.writer.start()
+
+    async def stop(self) -> None:
+        await self.writer.stop()
+        await self.limiter.close()
+
+    async def _load(self, key: str) -> CompiledSource | None:
+        async with self.runtime.db.read() as conn:
+            row = await find_by_key(conn, key)
+        return compile_source(row, self.runtime.settings.event_retention_days) if row else None
+
+    async def precheck(self, source: CompiledSource, request: InboundRequest) -> Answer | None:
+        """Everything that needs no body: handshakes, method, throttle."""
+        answer = handshakes.before_auth(source, request)
+        if answer is not None:
+            return answer
+        if request.method not in source.methods:
+            allowed = ", ".join(sorted(source.methods))
+            return error_answer(
+                MethodNotAllowed(
+                    f"{request.method} is not allowed here; use {allowed}", headers={"Allow": allowed}
+                )
+            )
+        return await self.throttle(source)
+
+    async def throttle(self, source: CompiledSource) -> Answer | None:
+        wait = await self.limiter.hit(source.id, source.throttle_limit, source.throttle_period)
+        if wait:
+            return error_answer(
+                RateLimited("Over rate limit, request throttled", headers={"Retry-After": retry_after(wait)})
+            )
+        return None
+
+    async def accept(
+        self, source: CompiledSource, request: InboundRequest, client_ip: str | None, *, verify: bool = True
+    ) -> Answer:
+        failure = source.auth.failure(request.headers)
+        if failure:
+            return error_answer(Unauthorized(f"auth ({source.auth.kind}): {failure}"))
+        if verify and source.verifier is not None:
+            if source.type == "alexa":
+                verdict = await self.alexa.verify(source, request)
+            else:
+                verdict = source.verifier.verify(request, source.config)
+            if not verdict.ok:
+                return error_answer(Unauthorized(f"signature ({verdict.check}): {verdict.detail}"))
+        try:
+            payload = parse_payload(request)
+        except BadRequest as exc:
+            return error_answer(exc)
+        answer = handshakes.after_verify(source, payload)
+        if answer is not None:
+            return answer
+        if source.validator is not None:
+            violations = schema_violations(source.validator, payload)
+            if violations:
+                return error_answer(BadRequest(violations))
+        return await self._store_and_answer(source, request, payload, client_ip)
+
+    async def _store_and_answer(
+        self, source: CompiledSource, request: InboundRequest, payload: Any, client_ip: str | None
+    ) -> Answer:
+        view = {
+            "body": payload,
+            "headers": request.headers,
+            "query": request.query,
+            "path": request.path,
+            "method": request.method,
+        }
+        event_type = _text(source.event_type_path.resolve(view), 256) if source.event_type_path else None
+        route_value = source.route_key_path.resolve(view) if source.route_key_path else None
+        event_id = ids.new_id("evt")
+        received_at = utcnow()
+        reply_id = secrets.token_urlsafe(24) if source.reply_wait else None
+        response = source.response
+        await self.writer.write(
+            {
+                "id": event_id,
+                "source_id": source.id,
+                "method": request.method,
+                "path": request.path,
+                "query": request.query_string,
+                "headers": request.headers,
+                "body": request.body,
+                "event_type": event_type,
+                "route_key": _text(route_value, 10_000),
+                "source_ip": client_ip,
+                "reply_id": reply_id,
+                "response": None if reply_id else {"status": response.status},
+                "received_at": received_at,
+                "expires_at": received_at + timedelta(days=source.retention_days),
+            }
+        )
+        listener_json = listener_event(
+            id=event_id,
+            method=request.method,
+            path=request.path,
+            query=request.query_string,
+            headers=request.headers,
+            body=request.body,
+            received_at=received_at,
+            reply_id=reply_id,
+            event_type=event_type,
+        )
+        try:
+            await self.runtime.relay.publish(source.id, route_value, listener_json)
+        except Exception:
+            log.exception("publishing event %s to listeners failed (it is stored)", event_id)
+        id_header = (EVENT_ID_HEADER, event_id.encode())
+        if reply_id is None:
+            return Answer(response.status, response.body, response.content_type, [id_header])
+        return await self._wait_reply(source, event_id, reply_id, id_header)
+
+    async def _wait_reply(
+        self, source: CompiledSource, event_id: str, reply_id: str, id_header: tuple[bytes, bytes]
+    ) -> Answer:
+        reply = await self.runtime.relay.wait_reply(reply_id, source.reply_timeout)
+        if reply is None:
+            await self._record_response(event_id, {"status": 504, "timedOut": True})
+            body = orjson.dumps(
+                {"code": "reply_timeout", "detail": f"No reply within {source.reply_timeout:g} seconds"}
+            )
+            return Answer(504, body, headers=[id_header])
+        await self._record_response(event_id, {"status": reply.status, "headers": reply.headers})
+        content_type = b"text/plain; charset=utf-8"
+        headers = [id_header]
+        for name, value in reply.headers.items():
+            lowered = name.lower()
+            if lowered == "content-type":
+                content_type = value.encode()
+            elif lowered not in _NOT_FORWARDED:
+                headers.append((lowered.encode(), value.encode()))
+        return Answer(reply.status, reply.body, content_type, headers)
+
+    async def _record_response(self, event_id: str, response: dict[str, Any]) -> None:
+        from hookhub.store.tables import event
+
+        try:
+            async with self.runtime.db.write() as conn:
+                await conn.execute(event.update().where(event.c.id == event_id).values(response=response))
+        except Exception:
+            log.exception("could not record the reply of event %s", event_id)
+
+
+def parse_payload(request: InboundRequest) -> Any:
+    """The parsed body (JSON, form fields or text); for a GET without body, the query parameters.
+
+    A body that claims to be JSON and is not → 400.
+    """
+    body = request.body
+    if not body:
+        return request.query if request.method == "GET" else None
+    kind = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+    if kind.endswith("json"):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"Malformed JSON body: {exc}") from None
+    if kind == "application/x-www-form-urlencoded":
+        from urllib.parse import parse_qsl
+
+        return pairs_to_dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    if not kind:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def schema_violations(validator: Any, payload: Any) -> list[dict[str, Any]]:
+    errors = sorted(validator.iter_errors(payload), key=lambda error: list(map(str, error.absolute_path)))
+    return [
+        {"loc": ["body", *error.absolute_path], "msg": error.message, "type": str(error.validator)}
+        for error in errors
+    ]
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text[:limit]
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,118 @@
+"""Alexa skills: ``Signature-256`` (or legacy ``Signature``) by the certificate at
+``SignatureCertChainUrl``, whose chain must reach a trusted root and name ``echo-api.amazon.com``;
+the body's ``request.timestamp`` must be within 150 s.
+
+Pure: the certificate chain is fetched beforehand (``inbound/alexa_certs.py``) and passed in.
+config: ``{"trustAnchors": PEM (default: the certifi bundle), "certUrlPrefix": for private test CAs,
+"applicationId": optional skill id to require}``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
+
+from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, reject
+
+TYPES = ("alexa",)
+REQUIRED = ()
+TIMESTAMP_TOLERANCE_SECONDS = 150
+SIGNING_NAME = "echo-api.amazon.com"
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    if "trustAnchors" in config:
+        trust_anchors(config)
+    prefix = config.get("certUrlPrefix")
+    if prefix is not None and (not isinstance(prefix, str) or not prefix.startswith(("http://", "https://"))):
+        raise ValueError("config.certUrlPrefix must be an http(s) URL prefix")
+
+
+def trust_anchors(config: Mapping[str, Any]) -> list[x509.Certificate]:
+    pem = config.get("trustAnchors")
+    if pem is None:
+        import certifi
+
+        with open(certifi.where(), "rb") as handle:
+            return x509.load_pem_x509_certificates(handle.read())
+    try:
+        return x509.load_pem_x509_certificates(str(pem).encode())
+    except ValueError as exc:
+        raise ValueError("config.trustAnchors must be PEM certificates") from exc
+
+
+def cert_url_allowed(url: str, config: Mapping[str, Any]) -> bool:
+    prefix = config.get("certUrlPrefix")
+    if prefix:
+        return url.startswith(prefix)
+    parts = urlsplit(url)
+    return (
+        parts.scheme.lower() == "https"
+        and (parts.hostname or "").lower() == "s3.amazonaws.com"
+        and parts.port in (None, 443)
+        and parts.path.startswith("/echo.api/")
+        and "/../" not in parts.path
+    )
+
+
+def verify(request: InboundRequest, config: Mapping[str, Any], chain_pem: bytes | None = None) -> Verdict:
+    url = request.header("signaturecertchainurl")
+    signature = request.header("signature-256") or request.header("signature")
+    if not url or not signature:
+        return reject("alexa-signature", "missing Signature(-256) or SignatureCertChainUrl header")
+    if not cert_url_allowed(url, config):
+        return reject("alexa-cert-url", "SignatureCertChainUrl is not an Alexa certificate URL")
+    if not chain_pem:
+        return reject("alexa-cert-chain", "could not fetch the certificate chain")
+    try:
+        chain = x509.load_pem_x509_certificates(chain_pem)
+    except ValueError:
+        return reject("alexa-cert-chain", "the certificate chain is not PEM")
+    now = datetime.fromtimestamp(request.now, UTC)
+    try:
+        verifier = (
+            PolicyBuilder()
+            .store(Store(trust_anchors(config)))
+            .time(now)
+            .build_server_verifier(DNSName(SIGNING_NAME))
+        )
+        verifier.verify(chain[0], chain[1:])
+    except (VerificationError, ValueError) as exc:
+        return reject("alexa-cert-chain", f"certificate chain rejected: {exc}")
+    public_key = chain[0].public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        return reject("alexa-cert-chain", "the signing certificate has no RSA key")
+    algorithm = hashes.SHA256() if request.header("signature-256") else hashes.SHA1()
+    try:
+        public_key.verify(base64.b64decode(signature), request.body, padding.PKCS1v15(), algorithm)
+    except (InvalidSignature, ValueError):
+        return reject("alexa-signature", "Signature does not match the body")
+    return check_body(request, config, now)
+
+
+def check_body(request: InboundRequest, config: Mapping[str, Any], now: datetime) -> Verdict:
+    try:
+        envelope = orjson.loads(request.body)
+        stamp = datetime.fromisoformat(str(envelope["request"]["timestamp"]).replace("Z", "+00:00"))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return reject("alexa-timestamp", "request.timestamp is missing or not a date")
+    if abs((now - stamp).total_seconds()) > TIMESTAMP_TOLERANCE_SECONDS:
+        return reject("alexa-timestamp", "request.timestamp is more than 150 s away")
+    wanted = config.get("applicationId")
+    if wanted:
+        application = ((envelope.get("session") or envelope.get("context", {}).get("System", {})) or {}).get(
+            "application", {}
+        )
+        if application.get("applicationId") != wanted:
+            return reject("alexa-application-id", "the request is for another skill")
+    return ACCEPT

@@ -1,0 +1,90 @@
+"""What every provider verifier sees and answers: an ``InboundRequest`` in, a ``Verdict`` out.
+
+Verifiers are pure: no I/O, the clock is ``request.now``. A failed Verdict says which check failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+
+@dataclass(slots=True)
+class InboundRequest:
+    method: str
+    url: str  # as the sender addressed it: public base URL + path + query
+    path: str  # the sub-path after the ingest key, without a leading slash
+    query_string: str
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    body: bytes
+    now: float  # Unix time when the request arrived
+    _query: dict[str, Any] | None = field(default=None, repr=False)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def query(self) -> dict[str, Any]:
+        """Query parameters; a repeated name gives a list."""
+        if self._query is None:
+            self._query = pairs_to_dict(parse_qsl(self.query_string, keep_blank_values=True))
+        return self._query
+
+
+def pairs_to_dict(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            existing = result[key]
+            result[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            result[key] = value
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    ok: bool
+    check: str = ""
+    detail: str = ""
+
+
+ACCEPT = Verdict(True)
+
+
+def reject(check: str, detail: str) -> Verdict:
+    return Verdict(False, check, detail)
+
+
+class Verifier(Protocol):
+    def __call__(self, request: InboundRequest, config: Mapping[str, Any]) -> Verdict: ...
+
+
+def hmac_digest(secret: str | bytes, message: bytes, algorithm: str = "sha256") -> bytes:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, message, getattr(hashlib, algorithm)).digest()
+
+
+def same(a: str | bytes, b: str | bytes) -> bool:
+    a_bytes = a.encode() if isinstance(a, str) else a
+    b_bytes = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(a_bytes, b_bytes)
+
+
+def within_window(timestamp: str | None, now: float, tolerance: float) -> bool:
+    try:
+        value = float(timestamp or "")
+    except ValueError:
+        return False
+    return abs(now - value) <= tolerance
+
+
+def require_secret(config: Mapping[str, Any], key: str = "secret") -> str:
+    value = config.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"config.{key} is required for this source type")
+    return value

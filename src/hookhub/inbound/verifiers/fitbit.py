@@ -1,0 +1,27 @@
+"""Fitbit: ``X-Fitbit-Signature: <base64 HMAC-SHA1(client_secret + "&", body)>``.
+
+The ``?verify=`` subscriber check is in ``inbound/handshakes.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac_digest, reject, same
+
+TYPES = ("fitbit",)
+REQUIRED = ("secret",)
+
+
+def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:
+    if request.method == "GET":
+        return ACCEPT  # Fitbit signs notifications (POST); GETs are verification checks
+    given = request.header("x-fitbit-signature")
+    if not given:
+        return reject("x-fitbit-signature", "missing X-Fitbit-Signature header")
+    digest = hmac_digest(config["secret"] + "&", request.body, "sha1")
+    if not same(given.strip(), base64.b64encode(digest).decode()):
+        return reject("x-fitbit-signature", "X-Fitbit-Signature does not match the body")
+    return ACCEPT

@@ -1,0 +1,104 @@
+"""A WebSocket opened on an ingest URL (XToys): each JSON text message is ingested like a POST.
+
+The connection is also a *producer*: listeners of the source may send messages back to it
+(``runtime.relay.add_producer``). Credentials are checked at connect; sources verified by a
+provider signature do not accept WebSockets (there is nothing to sign). Errors come back as
+``{"type": "error", "code", "detail"}`` frames; accepted messages get no frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import orjson
+
+from hookhub.errors import PayloadTooLarge
+from hookhub.http.dispatch import Receive, Scope, Send
+from hookhub.inbound.answer import Answer, error_answer
+from hookhub.inbound.compiled import CompiledSource
+from hookhub.inbound.verifiers.base import InboundRequest
+
+if TYPE_CHECKING:
+    from hookhub.inbound.ingest_app import IngestApp
+
+log = logging.getLogger("hookhub.inbound")
+
+
+async def serve_producer(app: IngestApp, scope: Scope, receive: Receive, send: Send) -> None:
+    from hookhub.inbound.ingest_app import header_dict, split_path
+
+    key, path = split_path(scope["path"])
+    connect = await receive()
+    if connect["type"] != "websocket.connect":
+        return
+    source = await app.pipeline.cache.get(key) if key else None
+    headers = header_dict(scope["headers"])
+    if source is None or not _may_connect(source, headers):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await send({"type": "websocket.accept"})
+    closed = False
+
+    async def send_text(text: str) -> None:
+        if not closed:
+            await send({"type": "websocket.send", "text": text})
+
+    unregister = app.runtime.relay.add_producer(source.id, send_text)
+    client = scope.get("client")
+    query_string = scope["query_string"].decode("latin-1")
+    url = app.pipeline.base_url + scope["path"] + ("?" + query_string if query_string else "")
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if message["type"] != "websocket.receive":
+                continue
+            current = await app.pipeline.cache.get(key)
+            if current is None:
+                await send({"type": "websocket.close", "code": 4404})
+                break
+            data = message.get("text")
+            if data is None:
+                data = (message.get("bytes") or b"").decode("utf-8", "replace")
+            answer = await _ingest(app, current, url, path, query_string, headers, data, client)
+            if answer.status >= 400:
+                await send({"type": "websocket.send", "text": _error_frame(answer)})
+    finally:
+        closed = True
+        unregister()
+
+
+def _may_connect(source: CompiledSource, headers: dict[str, str]) -> bool:
+    return source.verifier is None and "POST" in source.methods and source.auth.failure(headers) is None
+
+
+async def _ingest(
+    app: IngestApp,
+    source: CompiledSource,
+    url: str,
+    path: str,
+    query_string: str,
+    headers: dict[str, str],
+    data: str,
+    client: tuple[str, int] | None,
+) -> Answer:
+    throttled = await app.pipeline.throttle(source)
+    if throttled is not None:
+        return throttled
+    body = data.encode()
+    if len(body) > source.max_body_bytes:
+        return error_answer(PayloadTooLarge(f"Message is larger than {source.max_body_bytes} bytes."))
+    message_headers = {**headers, "content-type": "application/json"}
+    request = InboundRequest("POST", url, path, query_string, message_headers, body, time.time())
+    return await app.pipeline.accept(source, request, client[0] if client else None, verify=False)
+
+
+def _error_frame(answer: Answer) -> str:
+    try:
+        error = orjson.loads(answer.body)
+    except orjson.JSONDecodeError:
+        error = {"code": "error", "detail": answer.body.decode("utf-8", "replace")}
+    return orjson.dumps({"type": "error", "status": answer.status, **error}).decode()
