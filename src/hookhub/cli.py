@@ -112,5 +112,34 @@ def token_create(
     typer.echo(asyncio.run(run()))
 
 
+@app.command()
+def listen(
+    source: Annotated[str, typer.Argument(help="The source's id (src_…) or uid.")],
+    forward_to: Annotated[str, typer.Option("--forward-to", help="Local URL to replay each event to.")],
+    server: Annotated[
+        str | None, typer.Option(help="hookhub's base URL (default: this machine's configured one).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="HOOKHUB_TOKEN", help="API token used to look the source up.")
+    ] = None,
+    secret: Annotated[str | None, typer.Option(help="The source's listen secret, if it has one.")] = None,
+    key: Annotated[
+        list[str] | None, typer.Option("--key", help="Routing key to listen for (repeatable).")
+    ] = None,
+) -> None:
+    """Relay a source's events to a local server, and its responses back as replies."""
+    from hookhub.relay.listen_cli import Forwarder, ListenError
+
+    base = (server or _settings().base_url).rstrip("/")
+    forwarder = Forwarder(base, source, forward_to, token=token, secret=secret, keys=key or [])
+    try:
+        asyncio.run(forwarder.run())
+    except ListenError as exc:
+        typer.echo(f"hookhub listen: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
 if __name__ == "__main__":
     app()

@@ -27,9 +27,7 @@ def route_key_text(value: Any) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return orjson.dumps(value).decode()
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return orjson.dumps(value).decode()  # as ingest stores it in event.route_key
 
 
 class Frame:

@@ -1,0 +1,178 @@
+"""``hookhub listen <src> --forward-to URL``: relay a source's events to a local server.
+
+Connects to ``/listen/{key}`` as a WebSocket listener, replays each event to the local server as the
+original request (method, sub-path, query, headers, the exact body bytes, so provider signatures
+still verify), and when the event waits for a reply, posts the local response back as the reply.
+Reconnects after a drop and resumes after the last event it saw, so nothing is lost meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import httpx
+import orjson
+from rich.console import Console
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from hookhub.relay.events import HOP_BY_HOP, raw_body
+
+MAX_BACKOFF_SECONDS = 10.0
+
+
+class ListenError(Exception):
+    """A problem that reconnecting will not fix (unknown source, bad token or secret)."""
+
+
+@dataclass
+class Forwarder:
+    server: str
+    source: str
+    forward_to: str
+    token: str | None = None
+    secret: str | None = None
+    keys: list[str] = field(default_factory=list)
+    console: Console = field(default_factory=Console)
+    max_events: int | None = None  # stop after this many (tests, scripts)
+    last_event_id: str | None = None
+    forwarded: int = 0
+
+    async def run(self) -> None:
+        key, secret = await self._resolve_source()
+        secret = self.secret or secret
+        backoff = 0.5
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=False) as local:
+            while self.max_events is None or self.forwarded < self.max_events:
+                try:
+                    async with connect(self._listen_url(key, secret), open_timeout=10, max_size=None) as ws:
+                        backoff = 0.5
+                        await self._serve(ws, local)
+                except InvalidStatus as exc:
+                    status = exc.response.status_code
+                    if status in (401, 403, 404):
+                        raise ListenError(_denied(status)) from exc
+                    self._warn(f"server answered {status}; retrying in {backoff:.1f}s")
+                except (OSError, ConnectionClosed, TimeoutError) as exc:
+                    self._warn(f"connection lost ({exc.__class__.__name__}); reconnecting in {backoff:.1f}s")
+                else:
+                    continue
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _resolve_source(self) -> tuple[str, str | None]:
+        """The source's ingest key (from its ingestUrl) and its listen secret when the API shows it."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        url = f"{self.server}/ingest/api/v1/source/{quote(self.source, safe='')}"
+        async with httpx.AsyncClient(timeout=15.0) as client:
+            try:
+                response = await client.get(url, headers=headers)
+            except httpx.HTTPError as exc:
+                raise ListenError(f"cannot reach {self.server}: {exc}") from exc
+        if response.status_code == 401:
+            raise ListenError("the server refused the API token (use --token or HOOKHUB_TOKEN)")
+        if response.status_code == 404:
+            raise ListenError(f"no source {self.source!r} on {self.server}")
+        if response.status_code != 200:
+            raise ListenError(f"looking up the source failed: {response.status_code} {response.text[:200]}")
+        body = response.json()
+        path = urlsplit(body["ingestUrl"]).path
+        key = path.rstrip("/").rsplit("/", 1)[-1]
+        secret = (body.get("settings") or {}).get("listenSecret")
+        return key, secret if isinstance(secret, str) else None
+
+    def _listen_url(self, key: str, secret: str | None) -> str:
+        parts = urlsplit(self.server)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        query: list[tuple[str, str]] = [("key", k) for k in self.keys]
+        if secret:
+            query.append(("secret", secret))
+        if self.last_event_id:
+            query.append(("since", self.last_event_id))
+        path = parts.path.rstrip("/") + f"/listen/{quote(key, safe='')}"
+        return urlunsplit((scheme, parts.netloc, path, urlencode(query), ""))
+
+    async def _serve(self, ws: ClientConnection, local: httpx.AsyncClient) -> None:
+        async for message in ws:
+            frame = orjson.loads(message)
+            kind = frame.get("type")
+            if kind == "ready":
+                resumed = f" (resuming after {frame['since']})" if frame.get("since") else ""
+                self.console.print(
+                    f"[green]Connected[/] to {self.source}, forwarding to {self.forward_to}{resumed}"
+                )
+                continue
+            if kind == "error":
+                self._warn(f"{frame.get('code')}: {frame.get('detail')}")
+                continue
+            if kind is not None:
+                continue
+            await self._forward(frame, ws, local)
+            self.last_event_id = frame["id"]
+            self.forwarded += 1
+            if self.max_events is not None and self.forwarded >= self.max_events:
+                return
+
+    async def _forward(self, event: dict[str, Any], ws: ClientConnection, local: httpx.AsyncClient) -> None:
+        started = time.perf_counter()
+        method, path = event["method"], event.get("path") or ""
+        try:
+            response = await local.request(
+                method,
+                target_url(self.forward_to, path, event.get("query") or {}),
+                headers=forward_headers(event.get("headers") or {}),
+                content=raw_body(event),
+            )
+        except httpx.HTTPError as exc:
+            self.console.print(f"[red]✗[/] {method} {path or '/'} → {exc.__class__.__name__}: {exc}")
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        colour = "green" if response.status_code < 400 else "yellow" if response.status_code < 500 else "red"
+        self.console.print(
+            f"[{colour}]→[/] {method} {path or '/'} [{colour}]{response.status_code}[/] {elapsed:.0f} ms"
+            f"  [dim]{event['id']}[/]"
+        )
+        if event.get("replyId"):
+            await ws.send(orjson.dumps(reply_frame(event["replyId"], response)).decode())
+
+    def _warn(self, text: str) -> None:
+        self.console.print(f"[yellow]![/] {text}")
+
+
+def target_url(forward_to: str, sub_path: str, query: dict[str, Any]) -> str:
+    """The forward URL with the event's sub-path appended and its query merged in."""
+    parts = urlsplit(forward_to)
+    path = parts.path.rstrip("/") + sub_path if sub_path else parts.path or "/"
+    pairs = urlencode(query, doseq=True)
+    merged = "&".join(part for part in (parts.query, pairs) if part)
+    return urlunsplit((parts.scheme, parts.netloc, path, merged, ""))
+
+
+def forward_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
+
+
+def reply_frame(reply_id: str, response: httpx.Response) -> dict[str, Any]:
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if name.lower() not in HOP_BY_HOP and name.lower() not in ("content-encoding", "date", "server")
+    }
+    body = response.content.decode("utf-8", errors="replace")
+    return {
+        "type": "reply",
+        "replyId": reply_id,
+        "status": response.status_code,
+        "headers": headers,
+        "body": body,
+    }
+
+
+def _denied(status: int) -> str:
+    if status == 404:
+        return "the server knows no listener URL for this source (was its key rotated?)"
+    return "the server refused to let this client listen (wrong or missing listen secret: --secret)"
