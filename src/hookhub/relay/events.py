@@ -165,5 +165,6 @@ def smee_data(event: Mapping[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {k: v for k, v in headers.items() if k not in HOP_BY_HOP}
     query = event.get("query") or {}
     data["query"] = {k: (v[-1] if isinstance(v, list) else v) for k, v in query.items()}
-    data["body"] = event.get("body")
+    body = event.get("body")
+    data["body"] = {} if body is None else body  # smee.io's body parser gives {} for no body
     return data
