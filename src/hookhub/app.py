@@ -13,7 +13,7 @@ from hookhub.http.body_limit import BodyLimit
 from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
 from hookhub.http.idempotency import Idempotency
 from hookhub.inbound import inbound_routers, ingest_app
-from hookhub.outbound import health
+from hookhub.outbound import attempts, endpoint_ops, health
 from hookhub.outbound.routes import outbound_routers
 from hookhub.relay import reply_api
 from hookhub.relay.listen_app import ListenApp
@@ -35,6 +35,8 @@ def build_api(runtime: Runtime) -> FastAPI:
     for router in (health.router, reply_api.router):
         api.include_router(router)
     for router in outbound_routers():
+        api.include_router(router)
+    for router in (attempts.router, endpoint_ops.router):
         api.include_router(router)
     for router in inbound_routers():
         api.include_router(router)

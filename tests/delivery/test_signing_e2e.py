@@ -45,11 +45,7 @@ def test_rotated_secret_signs_with_both_keys(server, make_receiver):
         standardwebhooks.Webhook(key).verify(got.body, got.headers)
         svix.webhooks.Webhook(key).verify(got.body, got.headers)
         # each key matches exactly one of the two signatures on its own
-        matching = [
-            sig
-            for sig in signatures
-            if _verifies(key, got, sig)
-        ]
+        matching = [sig for sig in signatures if _verifies(key, got, sig)]
         assert len(matching) == 1
 
 

@@ -76,3 +76,8 @@ class Result:
     cancelled: str | None = None
     created_at: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+
+# A delivery row's status as Svix's MessageStatus, and Svix's status texts.
+DELIVERY_STATUS = {"success": 0, "pending": 1, "failed": 2, "sending": 3}
+STATUS_TEXT = {0: "success", 1: "pending", 2: "fail", 3: "sending", 4: "canceled"}

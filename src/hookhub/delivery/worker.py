@@ -53,7 +53,7 @@ class DeliveryWorker:
             settings.operational_webhook_url, settings.operational_webhook_secret, self.sender
         )
         # Longer than any send can take (timeout + throttle wait), so a live worker keeps its rows.
-        self.lease_seconds = settings.request_timeout_seconds + throttle.WAIT_WINDOW_SECONDS + 10.0
+        self.lease_seconds = settings.request_timeout_seconds + throttle.WAIT_WINDOW_SECONDS + 5.0
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._has_room = asyncio.Event()
         self._results: list[Result] = []
@@ -262,12 +262,13 @@ class DeliveryWorker:
                 self.operational.attempt_event(
                     "message.attempt.recovered", job, attempt_id, result.status_code, at
                 )
-        elif result.retry_in is None:
+            return
+        if attempts_made == FAILING_AFTER_ATTEMPTS:
+            self.operational.attempt_event("message.attempt.failing", job, attempt_id, result.status_code, at)
+        if result.retry_in is None:
             self.operational.attempt_event(
                 "message.attempt.exhausted", job, attempt_id, result.status_code, at
             )
-        elif attempts_made == FAILING_AFTER_ATTEMPTS:
-            self.operational.attempt_event("message.attempt.failing", job, attempt_id, result.status_code, at)
 
     async def _maybe_disable_long_failing(self) -> None:
         now = time.monotonic()

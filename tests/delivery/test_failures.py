@@ -1,0 +1,157 @@
+"""Failing receivers: retries on the configured schedule, Retry-After, timeouts, refused
+connections, 410 Gone, and the operational webhooks they cause."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import standardwebhooks
+from svix.api import MessageAttemptListByMsgOptions, MessageIn
+
+from tests.delivery.conftest import app_with_endpoint, svix_client
+from tests.delivery.receiver import Receiver, Reply
+from tests.support.server import ServerProcess, free_port
+
+SCHEDULE = (0.0, 0.3, 0.3)
+OPS_SECRET = "whsec_b3BlcmF0b3Itc2VjcmV0LWtleS0xMjM0NQ=="
+
+
+@pytest.fixture(scope="module")
+def ops_receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def srv(make_database, tmp_path_factory, ops_receiver) -> Iterator[ServerProcess]:
+    env = {
+        "HOOKHUB_RETRY_SCHEDULE": ",".join(str(s) for s in SCHEDULE),
+        "HOOKHUB_REQUEST_TIMEOUT_SECONDS": "1",
+        "HOOKHUB_OPERATIONAL_WEBHOOK_URL": ops_receiver.url,
+        "HOOKHUB_OPERATIONAL_WEBHOOK_SECRET": OPS_SECRET,
+    }
+    proc = ServerProcess(make_database(), tmp_path_factory.mktemp("failures"), env).start()
+    yield proc
+    proc.stop()
+
+
+def attempts_of(client, app_id: str, msg_id: str):
+    """Attempts of a message, oldest first."""
+    out = client.message_attempt.list_by_msg(
+        app_id, msg_id, MessageAttemptListByMsgOptions(with_content=True)
+    )
+    return list(reversed(out.data))
+
+
+def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def delivery_status(client, app_id: str, msg_id: str) -> int:
+    (dest,) = client.message_attempt.list_attempted_destinations(app_id, msg_id).data
+    return int(dest.status)
+
+
+def ops_events(ops: Receiver, event_type: str, key: str, value: str) -> list[dict]:
+    found = []
+    for req in ops.requests:
+        body = standardwebhooks.Webhook(OPS_SECRET).verify(req.body, req.headers)
+        if body["type"] == event_type and body["data"].get(key) == value:
+            found.append(body)
+    return found
+
+
+def test_500_is_retried_on_schedule_until_success(srv, make_receiver):
+    receiver = make_receiver().reply_with(Reply(500, body=b"boom"), Reply(502))
+    client = svix_client(srv)
+    app_id, ep_id = app_with_endpoint(client, receiver.url)
+    msg = client.message.create(app_id, MessageIn(event_type="t.retry", payload={"x": 1}))
+
+    got = receiver.wait_for(3)
+    # Each retry waited at least its scheduled delay (less the 10 % jitter).
+    assert got[1].at - got[0].at >= SCHEDULE[1] * 0.9
+    assert got[2].at - got[1].at >= SCHEDULE[2] * 0.9
+    assert {r.webhook_id for r in got} == {msg.id}
+    wait_for(lambda: delivery_status(client, app_id, msg.id) == 0, what="success")
+    attempts = attempts_of(client, app_id, msg.id)
+    assert [a.response_status_code for a in attempts] == [500, 502, 200]
+    assert [int(a.status) for a in attempts] == [2, 2, 0]
+    assert attempts[0].response == "boom"
+    assert all(int(a.trigger_type) == 0 and a.endpoint_id == ep_id for a in attempts)
+    stats = client.endpoint.get_stats(app_id, ep_id)
+    assert (stats.success, stats.fail, stats.pending) == (1, 0, 0)
+
+
+def test_exhausted_after_the_schedule(srv, make_receiver, ops_receiver):
+    receiver = make_receiver(default=Reply(500))
+    client = svix_client(srv)
+    app_id, ep_id = app_with_endpoint(client, receiver.url)
+    msg = client.message.create(app_id, MessageIn(event_type="t.fail", payload={"x": 2}))
+
+    wait_for(lambda: delivery_status(client, app_id, msg.id) == 2, what="failed status")
+    assert len(receiver.requests) == len(SCHEDULE)
+    attempts = attempts_of(client, app_id, msg.id)
+    assert [a.response_status_code for a in attempts] == [500] * len(SCHEDULE)
+    (exhausted,) = wait_for(lambda: ops_events(ops_receiver, "message.attempt.exhausted", "msgId", msg.id))
+    assert exhausted["data"]["endpointId"] == ep_id
+    assert exhausted["data"]["lastAttempt"]["id"] == attempts[-1].id
+    # "failing" was announced at the third failure
+    wait_for(lambda: ops_events(ops_receiver, "message.attempt.failing", "msgId", msg.id))
+
+
+def test_timeout_counts_as_a_failed_attempt(srv, make_receiver):
+    receiver = make_receiver().reply_with(Reply(200, delay=2.5))
+    client = svix_client(srv)
+    app_id, _ = app_with_endpoint(client, receiver.url)
+    msg = client.message.create(app_id, MessageIn(event_type="t.slow", payload={"x": 3}))
+
+    wait_for(lambda: delivery_status(client, app_id, msg.id) == 0, what="success after a timeout")
+    first, second = attempts_of(client, app_id, msg.id)
+    assert first.response_status_code == 0 and int(first.status) == 2
+    assert "Timed out" in first.response
+    assert second.response_status_code == 200
+
+
+def test_connection_refused(srv):
+    client = svix_client(srv)
+    app_id, _ = app_with_endpoint(client, f"http://127.0.0.1:{free_port()}/nobody")
+    msg = client.message.create(app_id, MessageIn(event_type="t.refused", payload={"x": 4}))
+
+    wait_for(lambda: delivery_status(client, app_id, msg.id) == 2, what="failed status")
+    attempts = attempts_of(client, app_id, msg.id)
+    assert len(attempts) == len(SCHEDULE)
+    assert all(a.response_status_code == 0 and "Connection failed" in a.response for a in attempts)
+
+
+def test_410_disables_the_endpoint(srv, make_receiver, ops_receiver):
+    receiver = make_receiver(default=Reply(410))
+    client = svix_client(srv)
+    app_id, ep_id = app_with_endpoint(client, receiver.url)
+    msg = client.message.create(app_id, MessageIn(event_type="t.gone", payload={"x": 5}))
+
+    wait_for(lambda: client.endpoint.get(app_id, ep_id).disabled, what="endpoint disabled")
+    assert delivery_status(client, app_id, msg.id) == 2
+    assert len(receiver.requests) == 1
+    (event,) = wait_for(lambda: ops_events(ops_receiver, "endpoint.disabled", "endpointId", ep_id))
+    assert event["data"]["appId"] == app_id
+
+
+def test_429_retry_after_is_honoured(srv, make_receiver):
+    receiver = make_receiver().reply_with(Reply(429, headers={"Retry-After": "2"}))
+    client = svix_client(srv)
+    app_id, _ = app_with_endpoint(client, receiver.url)
+    msg = client.message.create(app_id, MessageIn(event_type="t.busy", payload={"x": 6}))
+
+    first, second = receiver.wait_for(2)
+    assert second.at - first.at >= 1.9  # Retry-After (2 s) beat the 0.3 s schedule
+    wait_for(lambda: delivery_status(client, app_id, msg.id) == 0, what="success")
+    assert [a.response_status_code for a in attempts_of(client, app_id, msg.id)] == [429, 200]
