@@ -9,7 +9,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac_digest, reject, same
 
@@ -22,15 +22,28 @@ def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:
     if not given:
         return reject("x-twilio-signature", "missing X-Twilio-Signature header")
     content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-    data = request.url
+    signed_params = ""
     if content_type == "application/x-www-form-urlencoded":
-        params = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-        data += "".join(key + value for key, value in sorted(params))
+        values: dict[str, set[str]] = {}
+        for key, value in parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True):
+            values.setdefault(key, set()).add(value)
+        signed_params = "".join(key + value for key in sorted(values) for value in sorted(values[key]))
     elif "bodySHA256" in request.query:
         body_hash = hashlib.sha256(request.body).hexdigest()
         if not same(str(request.query["bodySHA256"]), body_hash):
             return reject("x-twilio-signature", "bodySHA256 does not match the body")
-    expected = base64.b64encode(hmac_digest(config["secret"], data.encode(), "sha1")).decode()
-    if not same(given.strip(), expected):
-        return reject("x-twilio-signature", "X-Twilio-Signature does not match the URL and parameters")
-    return ACCEPT
+    # Twilio may sign the URL with or without an explicit port; accept either.
+    for url in _url_variants(request.url):
+        expected = base64.b64encode(hmac_digest(config["secret"], (url + signed_params).encode(), "sha1"))
+        if same(given.strip(), expected.decode()):
+            return ACCEPT
+    return reject("x-twilio-signature", "X-Twilio-Signature does not match the URL and parameters")
+
+
+def _url_variants(url: str) -> list[str]:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    host = parts.hostname or ""
+    without = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    with_port = urlunsplit((parts.scheme, f"{host}:{parts.port or default}", parts.path, parts.query, ""))
+    return list(dict.fromkeys([url, without, with_port]))
