@@ -1,0 +1,157 @@
+"""Forwarders to a local server: the unmodified npm smee-client, and ``hookhub listen``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import queue
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.relay.e2e import create_source, ingest_url
+from tests.relay.receiver import Received, receiver
+from tests.support.server import ServerProcess, hookhub_command
+
+SMEE = Path(__file__).parent / "node" / "node_modules" / "smee-client" / "bin" / "smee.js"
+
+
+class Process:
+    """A child process whose output lines are collected in the background."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        import threading
+
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} never appeared; output:\n{''.join(self.output)}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+def test_smee_client_forwards_events_to_a_local_server(
+    server: ServerProcess, processes: list[Process]
+) -> None:
+    assert SMEE.exists(), "smee-client is not installed: run scripts/install-test-deps"
+    source = create_source(server)
+    with receiver() as local:
+        smee = Process(
+            ["node", str(SMEE), "--url", ingest_url(server, source), "--target", local.url + "/hook"]
+        )
+        processes.append(smee)
+        smee.wait_for("Forwarding")
+        payload = {"action": "opened", "number": 7, "nested": {"list": [1, 2]}}
+        response = httpx.post(
+            ingest_url(server, source) + "?ref=main",
+            json=payload,
+            headers={"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-1"},
+        )
+        assert response.status_code == 200
+        got = local.next()
+        assert got.method == "POST"
+        assert got.path == "/hook?ref=main"
+        assert json.loads(got.body) == payload
+        assert got.headers["x-github-event"] == "pull_request"
+        assert got.headers["x-github-delivery"] == "d-1"
+        assert got.headers["content-type"] == "application/json"
+
+
+def sign_github(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_hookhub_listen_forwards_a_signed_request_that_still_verifies(
+    server: ServerProcess, processes: list[Process]
+) -> None:
+    secret = "gh-webhook-secret"
+    source = create_source(
+        server,
+        type="github",
+        config={"secret": secret},
+        settings={"reply": {"wait": True, "timeoutSeconds": 20}},
+    )
+    verdicts: queue.Queue[bool] = queue.Queue()
+
+    def verify(request: Received) -> tuple[int, dict[str, str], bytes]:
+        ok = hmac.compare_digest(
+            request.headers.get("x-hub-signature-256", ""), sign_github(secret, request.body)
+        )
+        verdicts.put(ok)
+        return (
+            (202 if ok else 401),
+            {"content-type": "application/json", "x-local": "yes"},
+            b'{"verified": true}',
+        )
+
+    with receiver(verify) as local:
+        listen = Process(
+            hookhub_command(
+                "listen", source["id"], "--forward-to", local.url + "/github", "--server", server.url
+            ),
+            env={**server.env, "HOOKHUB_TOKEN": server.token},
+        )
+        processes.append(listen)
+        listen.wait_for("Connected")
+        # Whitespace and key order a re-serialisation would change: only the exact bytes verify.
+        body = b'{ "action":"opened",\n  "zen": "Keep it logically awesome.", "n": 1.50 }'
+        response = httpx.post(
+            ingest_url(server, source) + "/push?x=1",
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "x-github-event": "push",
+                "x-hub-signature-256": sign_github(secret, body),
+            },
+            timeout=30,
+        )
+        got = local.next()
+        assert verdicts.get(timeout=5) is True
+        assert got.body == body
+        assert got.path == "/github/push?x=1"
+        assert got.headers["x-github-event"] == "push"
+        # The local server's answer went back as the reply to the original caller.
+        assert response.status_code == 202
+        assert response.json() == {"verified": True}
+        assert response.headers["x-local"] == "yes"
+        listen.wait_for("202")
