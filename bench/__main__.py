@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--ref", help="benchmark this git revision (exported read-only) instead of the working tree"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample hookhub with py-spy (if installed) under load"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, wrk output)")
     return parser.parse_args(argv)
 
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: dict[str, list[dict]] = {}
     tables: list[str] = []
+    profiles: list[str] = []
     baseline, baseline_url = procs.uvicorn_app("baseline", "bench.apps:baseline", workdir)
     receiver, receiver_url = procs.uvicorn_app("receiver", "bench.apps:receiver", workdir)
     try:
@@ -68,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             log.info("== %s", TITLES[backend])
             try:
-                rows = BackendRun(backend, options, peers, workdir, source_dir).run()
+                run = BackendRun(backend, options, peers, workdir, source_dir, args.profile)
+                rows = run.run()
+                profiles += run.profiles
             except Exception as exc:  # hookhub did not start: say so, go on with the next backend
                 log.error("%s", exc)
                 rows = [Row("hookhub", f"error: could not start ({type(exc).__name__})")]
@@ -82,7 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     for text in tables:
         print()
         print(text)
-    print(f"\n(total {time.monotonic() - started:.0f} s; logs in {workdir})" if args.keep else "")
+    if profiles:
+        print("\n### Where the time goes (py-spy, hookhub process, during the wrk run)")
+        for text in profiles:
+            print()
+            print(text)
+    kept = f"; logs and wrk output kept in {workdir}" if args.keep else ""
+    print(f"\n(total {time.monotonic() - started:.0f} s{kept})")
     if args.json:
         args.json.write_text(json.dumps({"header": header, "results": results}, indent=2))
     if not args.keep:

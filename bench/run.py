@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import delivery, latency, procs, setup, wrk
+from bench import delivery, latency, procs, profile, setup, wrk
 from bench.databases import fresh_database
 from bench.figures import (
     NotAvailable,
@@ -68,9 +68,17 @@ class Peers:
 
 class BackendRun:
     def __init__(
-        self, backend: str, options: Options, peers: Peers, workdir: Path, source_dir: Path | None = None
+        self,
+        backend: str,
+        options: Options,
+        peers: Peers,
+        workdir: Path,
+        source_dir: Path | None = None,
+        profile: bool = False,
     ) -> None:
         self.backend = backend
+        self.profile = profile
+        self.profiles: list[str] = []  # rendered py-spy summaries
         self.source_dir = source_dir
         self.opt = options
         self.peers = peers
@@ -104,10 +112,27 @@ class BackendRun:
         wrk.run(url, lua, warm, self.workdir, f"{self.backend}-{name}-warmup")
         return wrk.run(url, lua, self.opt.shape, self.workdir, f"{self.backend}-{name}")
 
-    def _versus_baseline(self, url: str, lua: str, name: str) -> tuple[wrk.WrkResult, wrk.WrkResult]:
-        """The same wrk load against the baseline, then against hookhub."""
+    def _versus_baseline(
+        self, url: str, lua: str, name: str, server: procs.Process
+    ) -> tuple[wrk.WrkResult, wrk.WrkResult]:
+        """The same wrk load against the baseline, then against hookhub (sampled with --profile)."""
         base = self._wrk(self.peers.baseline_url + "/", lua, f"baseline-{name}")
-        return base, self._wrk(url, lua, name)
+        if not self.profile:
+            return base, self._wrk(url, lua, name)
+        warm = wrk.LoadShape(self.opt.shape.threads, self.opt.shape.connections, self.opt.warmup_seconds)
+        wrk.run(url, lua, warm, self.workdir, f"{self.backend}-{name}-warmup")
+        output = self.workdir / f"{self.backend}-{name}.pyspy.txt"
+        sampler = profile.start(server.pid, self.opt.shape.seconds, output)
+        mine = wrk.run(url, lua, self.opt.shape, self.workdir, f"{self.backend}-{name}")
+        if sampler is None:
+            self.profiles.append(f"#### {name}\n\n(py-spy is not installed: pip install py-spy)")
+        else:
+            sampler.wait(30)
+            raw = output.read_text() if output.exists() else ""
+            self.profiles.append(
+                profile.render(f"{self.backend} {name}", profile.summarise(raw, self.opt.shape.seconds))
+            )
+        return base, mine
 
     @staticmethod
     def _errors_note(result: wrk.WrkResult) -> str:
@@ -130,12 +155,12 @@ class BackendRun:
                 def create() -> list[Row]:
                     nonlocal backlog
                     outbound.append(setup.app_with_endpoint(client, self.peers.receiver_url))
-                    rows, backlog = self.message_create(hub, outbound[0])
+                    rows, backlog = self.message_create(hub, outbound[0], serve)
                     return rows
 
                 self._guard("1. message create requests/s", create)
                 sources: list[setup.Source] = []
-                self._guard("2. ingest requests/s", lambda: self.ingest(hub, client, sources))
+                self._guard("2. ingest requests/s", lambda: self.ingest(hub, client, sources, serve))
                 self._guard("5. relay ingest -> listener p50 / p99", lambda: self.relay(hub, sources))
                 self._guard("5. fan-out to listeners", lambda: self.fan_out(hub, client))
                 self.rows.append(self.rss_row("6. peak RSS, serve --no-worker", serve))
@@ -178,9 +203,11 @@ class BackendRun:
         self.baseline_rt_p50 = p50
         return [Row("baseline round trip p50 / p99 (1 client)", ms_pair(p50, p99), ms_pair(p50, p99), "1.0x")]
 
-    def message_create(self, hub: procs.Hookhub, out: setup.Outbound) -> tuple[list[Row], int]:
+    def message_create(
+        self, hub: procs.Hookhub, out: setup.Outbound, serve: procs.Process
+    ) -> tuple[list[Row], int]:
         lua = wrk.script("POST", setup.MESSAGE_BODY, {**JSON, **hub.headers})
-        base, mine = self._versus_baseline(hub.url + out.msg_path, lua, "msg-create")
+        base, mine = self._versus_baseline(hub.url + out.msg_path, lua, "msg-create", serve)
         created = 1 + mine.requests - mine.non_2xx  # the probe, plus this run
         warm = wrk.parse((self.workdir / f"{self.backend}-msg-create-warmup.wrk.txt").read_text())
         created += warm.requests - warm.non_2xx
@@ -202,11 +229,13 @@ class BackendRun:
         ]
         return rows, created
 
-    def ingest(self, hub: procs.Hookhub, client: httpx.Client, sources: list[setup.Source]) -> list[Row]:
+    def ingest(
+        self, hub: procs.Hookhub, client: httpx.Client, sources: list[setup.Source], serve: procs.Process
+    ) -> list[Row]:
         source = setup.source(client, "bench-ingest")
         sources.append(source)
         lua = wrk.script("POST", setup.INGEST_BODY, JSON)
-        base, mine = self._versus_baseline(hub.url + source.ingest_path, lua, "ingest")
+        base, mine = self._versus_baseline(hub.url + source.ingest_path, lua, "ingest", serve)
         note = self._errors_note(mine) + ("" if source.unthrottled else " (throttle settings refused)")
         rt = asyncio.run(
             latency.round_trips(hub.url + source.ingest_path, setup.INGEST_BODY, JSON, self.opt.round_trips)

@@ -10,7 +10,7 @@ import httpx
 from bench.figures import NotAvailable
 
 # A high limit so that the default source throttle (100 per 10 s) does not cap the load test.
-UNTHROTTLED = {"throttle": {"limit": 1_000_000_000, "periodSeconds": 1}}
+UNTHROTTLED = {"throttle": {"limit": 1_000_000, "periodSeconds": 1}}
 
 MESSAGE_BODY = b'{"eventType":"bench.event","payload":{"action":"setintensity","intensity":50}}'
 INGEST_BODY = b'{"action":"setintensity","intensity":50,"device":{"id":"dev-1"}}'
