@@ -22,7 +22,8 @@ import {
 import { checkbox, form, formError, input, integer, list, optional, submit, textarea, value } from "../lib/forms.js";
 import { go } from "../lib/router.js";
 
-const base = (ctx) => `/api/v1/app/${enc(ctx.appId)}`;
+// The owner of the endpoints: an application, or a source (its destinations) when ctx.base is set.
+const base = (ctx) => ctx.base || `/api/v1/app/${enc(ctx.appId)}`;
 const filterTypes = (ep) => ep.filterTypes || ep.eventTypes || null;
 
 export function endpointForm(ctx, endpoint, onSaved) {

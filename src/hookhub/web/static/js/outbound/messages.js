@@ -7,7 +7,8 @@ import { form, formError, input, json, list, optional, submit, textarea, value }
 import { go } from "../lib/router.js";
 import { attemptsTable, resend } from "./endpoints.js";
 
-const base = (ctx) => `/api/v1/app/${enc(ctx.appId)}`;
+// The owner of the endpoints: an application, or a source (its destinations) when ctx.base is set.
+const base = (ctx) => ctx.base || `/api/v1/app/${enc(ctx.appId)}`;
 
 function sendForm(ctx) {
   return form(

@@ -28,6 +28,10 @@ function showProblem(title, detail) {
 }
 
 async function start() {
+  // A new access link pasted into this tab: start over with its token.
+  window.addEventListener("hashchange", () => {
+    if (window.location.hash.includes("token=")) window.location.reload();
+  });
   takeFragmentCredentials();
   if (!api.token) {
     showProblem("No access link", "Open this portal through the link your webhook provider gave you.");

@@ -3,7 +3,6 @@
 import { enc } from "../lib/api.js";
 import { badge, busy, button, code, errorBox, field, formatTime, h, httpBadge, mount, section, statusBadge, table, toast } from "../lib/dom.js";
 import { form, formError, input, submit, textarea, value } from "../lib/forms.js";
-import { go } from "../lib/router.js";
 import { sourcePath } from "./sources.js";
 
 function decodeRaw(raw) {
@@ -16,13 +15,15 @@ function decodeRaw(raw) {
 }
 
 function bodyOf(evt) {
+  if (evt.bodyEncoding === "base64") return `(binary, base64) ${evt.body}`;
   if (evt.body !== undefined && evt.body !== null && evt.body !== "") return evt.body;
   if (evt.rawBody) return decodeRaw(evt.rawBody);
   return "";
 }
 
+// Headers are an object; the query string may come as text ("a=1&b=2") or already parsed.
 function kv(object) {
-  const entries = Object.entries(object || {});
+  const entries = typeof object === "string" ? [...new URLSearchParams(object)] : Object.entries(object || {});
   if (!entries.length) return h("p", { class: "muted" }, "none");
   return h("table", { class: "table kv" }, h("tbody", {}, entries.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : String(v))))));
 }
@@ -72,10 +73,11 @@ export async function eventInspector(api, target, srcId, evtId) {
   const replay = button("Replay", (e) =>
     busy(e.currentTarget, async () => {
       const result = await api.post(`${sourcePath(srcId)}/event/${enc(evt.id)}/replay`, {});
-      toast("Event replayed to listeners and destinations");
-      const newId = result && (result.id || (result.event && result.event.id));
-      if (newId && newId !== evt.id) go(`/sources/${srcId}/events/${newId}`);
+      const count = result?.deliveriesEnqueued ?? 0;
+      toast(`Replayed: ${count} ${count === 1 ? "delivery" : "deliveries"} queued`);
+      mount(replayed, `Replayed to ${count} destination${count === 1 ? "" : "s"}.`);
     }), { id: "replay-event", class: "btn btn-primary" });
+  const replayed = h("span", { id: "replay-result", class: "muted" });
   mount(
     target,
     h("p", { class: "crumbs" }, h("a", { href: `#/sources/${enc(srcId)}` }, "← Source")),
@@ -88,7 +90,7 @@ export async function eventInspector(api, target, srcId, evtId) {
         h("dt", {}, "Event type"), h("dd", {}, evt.eventType || "—"),
         h("dt", {}, "Source IP"), h("dd", {}, evt.sourceIp || "—"),
         h("dt", {}, "Reply id"), h("dd", {}, evt.replyId || "—")),
-      h("div", { class: "actions" }, replay),
+      h("div", { class: "actions" }, replay, replayed),
     ),
     h("div", { class: "grid-2" },
       section("Query", kv(evt.query)),

@@ -14,6 +14,11 @@ import { sourceDetail, sourcesView } from "./sources.js";
 
 const api = new Api("hookhub.ui.token");
 
+function sourceCtx(srcId) {
+  const base = `/ingest/api/v1/source/${encodeURIComponent(srcId)}`;
+  return { api, base, href: (path) => `#/sources/${encodeURIComponent(srcId)}${path.replace(/^\/endpoints/, "/destinations")}` };
+}
+
 function appCtx(appId) {
   return { api, appId, href: (path) => `#/apps/${encodeURIComponent(appId)}${path}`, canSend: true };
 }
@@ -60,6 +65,8 @@ async function start() {
       "/sources/:src": view((t, p) => sourceDetail(api, t, p.src, p.isCurrent)),
       "/sources/:src/settings": view((t, p) => sourceSettings(api, t, p.src)),
       "/sources/:src/events/:evt": view((t, p) => eventInspector(api, t, p.src, p.evt)),
+      "/sources/:src/destinations": view((t, p) => endpointsView(sourceCtx(p.src), t)),
+      "/sources/:src/destinations/:ep": view((t, p) => endpointDetail(sourceCtx(p.src), t, p.ep)),
       "/apps": view((t) => appsView(api, t)),
       "/apps/:app": view((t, p) => appOverview(api, t, p.app, appCtx(p.app))),
       "/apps/:app/endpoints": view((t, p) => endpointsView(appCtx(p.app), t)),

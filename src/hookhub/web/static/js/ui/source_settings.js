@@ -48,6 +48,7 @@ function settingsBody(f, source) {
   return {
     name: value(f, "name"),
     uid: source.uid ?? null,
+    metadata: source.metadata || {},
     type,
     config,
     settings: {

@@ -133,17 +133,21 @@ function testForm(api, source) {
       submit("Send test request"),
     ],
     async (f) => {
-      const [path, query = ""] = (value(f, "path") || "/").split("?");
+      const path = value(f, "path") || "/";
       const body = {
         method: value(f, "method"),
         path: path.startsWith("/") ? path : `/${path}`,
-        query,
         headers: headerLines(value(f, "headers")),
         body: f.elements.namedItem("body").value,
       };
       const answer = await api.post(`${sourcePath(source.id)}/test`, body);
-      const status = answer.status ?? answer.statusCode;
-      mount(result, h("h3", {}, "The caller got ", status !== undefined ? badge(String(status), status < 300 ? "ok" : "bad") : ""), code(answer.body ?? answer));
+      const status = answer.status;
+      const stored = answer.eventId ? h("a", { href: `#/sources/${enc(source.id)}/events/${enc(answer.eventId)}`, id: "test-event-link" }, `inspect ${answer.eventId}`) : null;
+      mount(
+        result,
+        h("h3", {}, "The caller got ", badge(String(status), status < 300 ? "ok" : "bad"), " ", stored),
+        code(answer.bodyEncoding === "base64" ? `(base64) ${answer.body}` : answer.body),
+      );
       toast("Test request sent");
     },
   );
@@ -176,6 +180,7 @@ export async function sourceDetail(api, target, srcId, isCurrent) {
         h("dt", {}, "Auth"), h("dd", {}, (source.settings && source.settings.auth && source.settings.auth.type) || "none")),
       h("div", { class: "actions" },
         h("a", { class: "btn", href: `#/sources/${enc(source.id)}/settings`, id: "source-settings-link" }, "Settings"),
+        h("a", { class: "btn", href: `#/sources/${enc(source.id)}/destinations`, id: "source-destinations-link" }, "Destinations"),
         rotate),
     ),
     section("Events", h("p", {}, status), h("table", { class: "table events" },

@@ -1,0 +1,136 @@
+"""The consumer portal in a real browser: one application's owner, and nothing beyond it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+from svix.api import ApplicationIn, AppPortalAccessIn, EndpointIn, MessageIn, Svix, SvixOptions
+
+from tests.support.server import ServerProcess
+from tests.web.conftest import screenshot
+from tests.web.receiver import Receiver, receiver
+
+
+@pytest.fixture
+def svix(server: ServerProcess) -> Svix:
+    return Svix(server.token, SvixOptions(server_url=server.url))
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    with receiver() as record:
+        yield record
+
+
+def portal_url(svix: Svix, app_id: str) -> str:
+    return svix.authentication.app_portal_access(app_id, AppPortalAccessIn()).url
+
+
+def test_portal_manages_its_endpoints_and_resends(page: Page, svix: Svix, hook: Receiver) -> None:
+    app = svix.application.create(ApplicationIn(name=f"Portal customer {uuid.uuid4().hex[:6]}"))
+    endpoint = svix.endpoint.create(app.id, EndpointIn(url=hook.url, description="their receiver"))
+    msg = svix.message.create(app.id, MessageIn(event_type="invoice.paid", payload={"invoice": 42}))
+    hook.wait_for(1)
+
+    url = portal_url(svix, app.id)
+    assert "/portal#token=" in url
+    page.goto(url)
+    expect(page.locator("#who")).to_have_text(app.name)
+    # The token leaves the address bar (and so the history) as soon as the page has it.
+    assert "token=" not in page.url
+    expect(page.locator(".endpoint-link")).to_have_text([hook.url])
+    screenshot(page, "portal-endpoints")
+
+    # Add an endpoint of their own.
+    page.fill("#endpoint-create input[name=url]", f"{hook.url}/second")
+    page.fill("#endpoint-create input[name=description]", "added in the portal")
+    page.click("#endpoint-create button[type=submit]")
+    expect(page.locator(".endpoint-url")).to_contain_text(f"{hook.url}/second")
+    added = [ep for ep in svix.endpoint.list(app.id).data if ep.url == f"{hook.url}/second"]
+    assert len(added) == 1 and added[0].description == "added in the portal"
+
+    # See its secret, rotate it: the page shows what the API now holds.
+    page.click("#reveal-secret")
+    expect(page.locator("#endpoint-secret")).to_have_text(svix.endpoint.get_secret(app.id, added[0].id).key)
+    before = svix.endpoint.get_secret(app.id, added[0].id).key
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#rotate-secret")
+    expect(page.locator("#endpoint-secret")).not_to_have_text(before)
+    rotated = svix.endpoint.get_secret(app.id, added[0].id).key
+    assert rotated != before
+    expect(page.locator("#endpoint-secret")).to_have_text(rotated)
+
+    # Edit it, then disable it.
+    page.click("summary:has-text('Edit endpoint')")
+    page.fill("#endpoint-edit input[name=description]", "renamed in the portal")
+    page.click("#endpoint-edit button[type=submit]")
+    expect(page.locator(".props")).to_contain_text("renamed in the portal")
+    page.click("#toggle-endpoint")
+    expect(page.locator(".endpoint-url .badge")).to_have_text("disabled")
+    assert svix.endpoint.get(app.id, added[0].id).disabled is True
+
+    # Messages and attempts; resend the delivered message to the first endpoint.
+    page.click("#nav a[data-section=messages]")
+    page.click(f"a.message-link:has-text('{msg.id}')")
+    expect(page.locator("#message-payload")).to_contain_text('"invoice": 42')
+    expect(page.locator(".attempt-row")).to_have_count(1)
+    screenshot(page, "portal-message")
+    page.click(".resend-endpoint")
+    hook.wait_for(2)
+    page.click("#refresh-attempts")
+    expect(page.locator(".attempt-row")).to_have_count(2)
+    attempts = svix.message_attempt.list_by_msg(app.id, msg.id).data
+    assert sorted(a.trigger_type for a in attempts) == [0, 1]  # scheduled, then manual
+    assert {a.endpoint_id for a in attempts} == {endpoint.id}
+
+
+def test_portal_cannot_reach_another_application(page: Page, svix: Svix, server: ServerProcess) -> None:
+    mine = svix.application.create(ApplicationIn(name="mine"))
+    theirs = svix.application.create(ApplicationIn(name="theirs"))
+    svix.endpoint.create(theirs.id, EndpointIn(url="https://example.com/secret-hook"))
+    url = portal_url(svix, mine.id)
+
+    # A link tampered to name another application: the server refuses, the page says so.
+    page.goto(f"{url}&app={theirs.id}")
+    expect(page.locator("#portal-problem")).to_contain_text("Access denied")
+    expect(page.locator("#portal-problem")).to_contain_text(theirs.id)
+    expect(page.locator("body")).not_to_contain_text("secret-hook")
+    screenshot(page, "portal-access-denied")
+
+    # The same page's own token, used by hand from the page, gets 403 for the other app.
+    statuses = page.evaluate(
+        """async (ids) => {
+            const token = sessionStorage.getItem("hookhub.portal.token");
+            const auth = {headers: {Authorization: `Bearer ${token}`}};
+            const get = (path) => fetch(path, auth).then((r) => r.status);
+            const apps = await fetch("/api/v1/app", auth).then((r) => r.json());
+            return [
+                await get(`/api/v1/app/${ids.mine}/endpoint`),
+                await get(`/api/v1/app/${ids.theirs}/endpoint`),
+                await get(`/api/v1/app/${ids.theirs}`),
+                apps.data.map((a) => a.id),
+            ];
+        }""",
+        {"mine": mine.id, "theirs": theirs.id},
+    )
+    assert statuses[:3] == [200, 403, 403]
+    assert statuses[3] == [mine.id]  # listing applications shows only its own
+
+    # Opened properly, it shows its own application only.
+    page.goto(url)
+    expect(page.locator("#who")).to_have_text("mine")
+    expect(page.locator("main")).to_contain_text("No endpoints yet")
+
+
+def test_portal_without_a_valid_link_explains_itself(page: Page, server: ServerProcess) -> None:
+    page.goto(f"{server.url}/portal")
+    expect(page.locator("#portal-problem")).to_contain_text("No access link")
+    # A link pasted into the same tab takes over (the page reloads itself with the new token).
+    page.goto(f"{server.url}/portal#token=sk_not-a-real-token")
+    expect(page.locator("#portal-problem")).to_contain_text("not valid")
+    # And an org token is not a portal link: the portal needs an application.
+    assert httpx.get(f"{server.url}/ui/session", headers=server.headers).json()["scope"] == "org"
