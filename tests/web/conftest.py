@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,9 +26,17 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="session")
-def browser(server: ServerProcess) -> Iterator[Browser]:
+def one_try_server(make_database: Callable[[], str], session_dir: Path) -> Iterator[ServerProcess]:
+    """A server that gives up on a delivery after its first failed attempt (to test recovery)."""
+    proc = ServerProcess(make_database(), session_dir, {"HOOKHUB_RETRY_SCHEDULE": "0"}).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(server: ServerProcess, one_try_server: ServerProcess) -> Iterator[Browser]:
     # Playwright's sync API keeps an event loop running in this thread while the browser is open,
-    # so the session server (whose PostgreSQL database is made with asyncio.run) must exist first.
+    # so servers whose PostgreSQL database is made with asyncio.run must exist first.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-test-deps")
     with sync_playwright() as playwright:

@@ -20,6 +20,7 @@ class Received:
 @dataclass
 class Receiver:
     url: str
+    status: int = 200  # what it answers; a test may change it between deliveries
     requests: list[Received] = field(default_factory=list)
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[Received]:
@@ -33,14 +34,14 @@ class Receiver:
 
 @contextmanager
 def receiver(status: int = 200) -> Iterator[Receiver]:
-    record = Receiver(url="")
+    record = Receiver(url="", status=status)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
             record.requests.append(Received(self.path, dict(self.headers), body))
-            self.send_response(status)
+            self.send_response(record.status)
             self.send_header("content-type", "text/plain")
             self.end_headers()
             self.wfile.write(b"received")

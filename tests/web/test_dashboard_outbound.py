@@ -8,7 +8,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 from standardwebhooks import Webhook
-from svix.api import Svix, SvixOptions
+from svix.api import ApplicationIn, EndpointIn, MessageIn, Svix, SvixOptions
 
 from tests.support.server import ServerProcess
 from tests.web.conftest import screenshot, sign_in
@@ -108,3 +108,30 @@ def test_event_types_with_schema(page: Page, server: ServerProcess) -> None:
     expect(page.locator("#event-type-create .form-error")).to_contain_text("not valid JSON")
     assert f"{name}.bad" not in [et.name for et in svix.event_type.list().data]
     screenshot(page, "dashboard-event-types")
+
+
+def test_failed_delivery_is_charted_and_recovered(page: Page, one_try_server: ServerProcess) -> None:
+    server = one_try_server
+    svix = Svix(server.token, SvixOptions(server_url=server.url))
+    app = svix.application.create(ApplicationIn(name="Flaky customer"))
+    with receiver(status=500) as hook:
+        endpoint = svix.endpoint.create(app.id, EndpointIn(url=hook.url))
+        msg = svix.message.create(app.id, MessageIn(event_type="order.created", payload={"order": 1}))
+        hook.wait_for(1)
+        sign_in(page, server, f"/apps/{app.id}/endpoints/{endpoint.id}")
+        refresh_until(page, ".attempt-row", 1)
+        expect(page.locator(".attempt-row").first).to_contain_text("failed")
+        expect(page.locator(".attempt-row").first).to_contain_text("500")
+        expect(page.locator(".chart-wide svg.chart")).to_have_attribute("data-fail", "1")
+
+        # The receiver is fixed; "Recover" re-sends what failed since the chosen time.
+        hook.status = 200
+        page.click("#recover-form button[type=submit]")
+        (_, recovered) = hook.wait_for(2)
+        assert json.loads(recovered.body) == {"order": 1}
+        assert recovered.headers["webhook-id"] == msg.id
+        refresh_until(page, ".attempt-row", 2)
+        expect(page.locator(".attempt-row").first).to_contain_text("success")
+        expect(page.locator(".chart-wide svg.chart")).to_have_attribute("data-success", "1")
+        expect(page.locator(".chart-wide svg.chart")).to_have_attribute("data-fail", "1")
+        screenshot(page, "dashboard-endpoint-recovered")

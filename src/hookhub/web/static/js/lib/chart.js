@@ -10,12 +10,17 @@ function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
+const MINUTE = 60_000;
+// The chart spans the smallest of these windows (ending now) that holds the oldest attempt shown.
+const WINDOWS = [15, 60, 6 * 60, 24 * 60, 7 * 24 * 60, 30 * 24 * 60].map((m) => m * MINUTE);
+
 // Groups attempts (Svix MessageAttemptOut: {timestamp, status}) into `buckets` equal time slices.
 export function bucketAttempts(attempts, buckets = 12, now = Date.now()) {
   const times = attempts.map((a) => new Date(a.timestamp).getTime()).filter((t) => !Number.isNaN(t));
   const end = Math.max(now, ...times);
-  const start = times.length ? Math.min(...times) : end - 3600_000;
-  const span = Math.max(end - start, 60_000);
+  const oldest = times.length ? Math.min(...times) : end;
+  const span = WINDOWS.find((w) => end - oldest < w) || end - oldest + MINUTE;
+  const start = end - span;
   const size = span / buckets;
   const slots = Array.from({ length: buckets }, (_, i) => ({
     from: start + i * size,
@@ -26,11 +31,17 @@ export function bucketAttempts(attempts, buckets = 12, now = Date.now()) {
   for (const attempt of attempts) {
     const t = new Date(attempt.timestamp).getTime();
     if (Number.isNaN(t)) continue;
-    const slot = slots[Math.min(buckets - 1, Math.floor((t - start) / size))];
+    const slot = slots[Math.min(buckets - 1, Math.max(0, Math.floor((t - start) / size)))];
     if (attempt.status === 0) slot.success += 1;
     else if (attempt.status === 2) slot.fail += 1;
   }
   return slots;
+}
+
+function timeLabel(ms, span) {
+  const date = new Date(ms);
+  if (span > 24 * 60 * MINUTE) return date.toLocaleDateString();
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 export function successChart(attempts, { buckets = 12, width = 360, height = 120, title = "" } = {}) {
@@ -69,9 +80,9 @@ export function successChart(attempts, { buckets = 12, width = 360, height = 120
     }
     chart.append(group);
   });
-  const first = new Date(slots[0].from);
-  const last = new Date(slots[slots.length - 1].to);
-  chart.append(svg("text", { x: pad.left, y: height - 5, class: "tick" }, first.toLocaleTimeString()));
-  chart.append(svg("text", { x: width - pad.right, y: height - 5, class: "tick", "text-anchor": "end" }, last.toLocaleTimeString()));
+  const first = slots[0].from;
+  const last = slots[slots.length - 1].to;
+  chart.append(svg("text", { x: pad.left, y: height - 5, class: "tick" }, timeLabel(first, last - first)));
+  chart.append(svg("text", { x: width - pad.right, y: height - 5, class: "tick", "text-anchor": "end" }, "now"));
   return chart;
 }
