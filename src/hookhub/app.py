@@ -13,7 +13,7 @@ from hookhub.http.body_limit import BodyLimit
 from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
 from hookhub.http.idempotency import Idempotency
 from hookhub.inbound import inbound_routers, ingest_app
-from hookhub.outbound import attempts, endpoint_ops, health
+from hookhub.outbound import attempts, endpoint_ops, health, message_fast_path
 from hookhub.outbound.routes import outbound_routers
 from hookhub.relay import reply_api
 from hookhub.relay.listen_app import ListenApp
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_delivery(runtime)
     api = wrap_api(build_api(runtime), runtime)
     routes: list[tuple[str, ASGIApp]] = []
+    routes.append((message_fast_path.PREFIX, message_fast_path.MessageFastPath(runtime, api)))
     routes.append(("/webhook/", ingest_app(runtime)))
     web = build_web_app(runtime)
     routes += [("/ui", web), ("/portal", web)]

@@ -33,7 +33,11 @@ def validation_from(exc: ValidationError, prefix: tuple[str | int, ...] = ("body
 
 async def parse_body(request: Request, model: type[M]) -> M:
     """Parse and validate a JSON body by hand (used on hot paths instead of a FastAPI body param)."""
-    raw = await request.body()
+    return parse_json(await request.body(), model)
+
+
+def parse_json(raw: bytes, model: type[M]) -> M:
+    """Malformed JSON is a 400; a body that does not fit ``model`` a 422 with ``loc`` under body."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

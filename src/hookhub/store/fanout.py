@@ -39,18 +39,15 @@ def matching_endpoint_ids(rows: Iterable[Any], event_type: str, channels: Iterab
     return [row.id for row in rows if endpoint_matches(row.filter_types, row.channels, event_type, wanted)]
 
 
-async def insert_deliveries(
-    conn: AsyncConnection,
+def delivery_rows(
     endpoint_ids: Sequence[str],
     *,
     message_id: str | None = None,
     event_id: str | None = None,
     due_at: datetime | None = None,
-) -> int:
-    if not endpoint_ids:
-        return 0
-    now = utcnow()
-    rows = [
+    now: datetime,
+) -> list[dict[str, Any]]:
+    return [
         {
             "id": ids.new_id("dlv"),
             "endpoint_id": endpoint_id,
@@ -65,7 +62,19 @@ async def insert_deliveries(
         }
         for endpoint_id in endpoint_ids
     ]
-    await conn.execute(delivery.insert(), rows)
+
+
+async def insert_deliveries(
+    conn: AsyncConnection,
+    endpoint_ids: Sequence[str],
+    *,
+    message_id: str | None = None,
+    event_id: str | None = None,
+    due_at: datetime | None = None,
+) -> int:
+    rows = delivery_rows(endpoint_ids, message_id=message_id, event_id=event_id, due_at=due_at, now=utcnow())
+    if rows:
+        await conn.execute(delivery.insert(), rows)
     return len(rows)
 
 

@@ -1,0 +1,73 @@
+"""``POST /api/v1/app/{app}/msg`` served as plain ASGI, ahead of the FastAPI stack.
+
+Message create is the busiest API call; FastAPI's routing and dependency machinery would cost
+more than the work itself. This handler does what the stack would do for it — bearer auth, body
+limit, JSON parsing and validation (same 400/401/413/422 bodies), wildcard CORS — and hands
+everything else, including any request with an ``Idempotency-Key``, to the normal stack.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+from hookhub.errors import HookhubError, PayloadTooLarge
+from hookhub.http.body_limit import read_body
+from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
+from hookhub.http.responses import send_bytes
+from hookhub.outbound.message_models import MessageIn
+from hookhub.outbound.message_writer import create_message
+from hookhub.outbound.wire import parse_json
+from hookhub.runtime import Runtime
+
+PREFIX = "/api/v1/app/"
+_PATH = re.compile(r"^/api/v1/app/([^/]+)/msg/?$")
+_CORS = (b"access-control-allow-origin", b"*")
+_FALSE = {"false", "0", "no", "off"}
+
+
+class MessageFastPath:
+    def __init__(self, runtime: Runtime, stack: ASGIApp) -> None:
+        self.runtime = runtime
+        self.stack = stack
+        self.max_body = runtime.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = _PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if match is None:
+            await self.stack(scope, receive, send)
+            return
+        authorization = None
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"idempotency-key":
+                await self.stack(scope, receive, send)  # stored and replayed by the middleware
+                return
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-length":
+                length = value
+        try:
+            answer = await self._create(scope, receive, match.group(1), authorization, length)
+        except HookhubError as exc:
+            extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+            await send_bytes(send, exc.status, exc.body(), headers=[_CORS, *extra])
+            return
+        await send_bytes(send, 202, answer, headers=[_CORS])
+
+    async def _create(
+        self, scope: Scope, receive: Receive, app_ref: str, authorization: str | None, length: bytes | None
+    ) -> bytes:
+        too_large = PayloadTooLarge(f"Request body is larger than {self.max_body} bytes.")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            raise too_large
+        raw = await read_body(receive, self.max_body)
+        if raw is None:
+            raise too_large
+        principal = await self.runtime.tokens.authenticate(authorization)
+        body = parse_json(raw, MessageIn)
+        with_content = True
+        if scope["query_string"]:
+            query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+            with_content = query.get("with_content", "true").lower() not in _FALSE
+        return await create_message(self.runtime, principal, app_ref, body, with_content=with_content)

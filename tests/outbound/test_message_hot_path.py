@@ -1,0 +1,54 @@
+"""The plain-ASGI message create path and group commit behave like the rest of the API."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from svix.api import ApplicationOut, EndpointIn, Svix
+
+from tests.outbound.rows import delivery_endpoints
+from tests.support.server import ServerProcess
+
+HOOK = "http://127.0.0.1:9/hook"
+
+
+def test_errors_and_headers_match_the_api_stack(server: ServerProcess, app: ApplicationOut) -> None:
+    url = f"{server.url}/api/v1/app/{app.id}/msg/"
+    body = {"eventType": "a", "payload": {"k": "v"}}
+    assert httpx.post(url, json=body).status_code == 401
+    assert httpx.post(url, json=body, headers={"Authorization": "Bearer sk_wrong"}).status_code == 401
+    too_big = httpx.post(url, content=b"{" + b" " * (1024 * 1024 + 10) + b"}", headers=server.headers)
+    assert too_big.status_code == 413 and too_big.json()["code"] == "payload_too_large"
+
+    ok = httpx.post(url, json=body, headers={**server.headers, "Origin": "https://example.org"})
+    assert ok.status_code == 202
+    assert ok.headers["access-control-allow-origin"] == "*"
+    assert ok.headers["content-type"] == "application/json"
+    assert ok.json()["payload"] == {"k": "v"}
+
+    without = httpx.post(url, params={"with_content": "false"}, json=body, headers=server.headers)
+    assert without.json()["payload"] == {}
+
+
+def test_concurrent_creates_keep_event_ids_unique(
+    server: ServerProcess, svix: Svix, app: ApplicationOut
+) -> None:
+    svix.endpoint.create(app.id, EndpointIn(url=HOOK))
+    url = f"{server.url}/api/v1/app/{app.id}/msg"
+
+    def post(i: int) -> httpx.Response:
+        event_id = "shared" if i % 2 == 0 else f"own-{i}"
+        with httpx.Client(headers=server.headers, timeout=30) as client:
+            return client.post(url, json={"eventType": "a", "eventId": event_id, "payload": {"i": i}})
+
+    with ThreadPoolExecutor(16) as pool:
+        responses = list(pool.map(post, range(32)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(202) == 17 and statuses.count(409) == 15, statuses
+    created = [r.json()["id"] for r in responses if r.status_code == 202]
+    with server.client() as api:
+        listed = api.get(f"/api/v1/app/{app.id}/msg", params={"limit": 250}).json()["data"]
+    assert sorted(m["id"] for m in listed) == sorted(created)
+    for message_id in created:
+        assert len(delivery_endpoints(server.database_url, message_id)) == 1
