@@ -37,7 +37,9 @@ export const main = () => document.getElementById("main");
 
 export function toast(message, kind = "ok") {
   const box = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, message);
-  document.getElementById("toasts").append(box);
+  const toasts = document.getElementById("toasts");
+  while (toasts.children.length >= 3) toasts.firstElementChild.remove();
+  toasts.append(box);
   setTimeout(() => box.remove(), kind === "error" ? 8000 : 4000);
 }
 
