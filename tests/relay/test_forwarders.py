@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import queue
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.relay.e2e import create_source, ingest_url
+from tests.relay.clients import sse_listener
+from tests.relay.e2e import create_source, ingest_url, post
 from tests.relay.receiver import Received, receiver
 from tests.support.server import ServerProcess, hookhub_command
 
@@ -155,3 +157,38 @@ def test_hookhub_listen_forwards_a_signed_request_that_still_verifies(
         assert response.json() == {"verified": True}
         assert response.headers["x-local"] == "yes"
         listen.wait_for("202")
+
+
+@pytest.fixture
+def own_server(make_server: Callable[..., ServerProcess]) -> ServerProcess:
+    # A sync fixture: creating a PostgreSQL database runs its own event loop.
+    return make_server()
+
+
+async def test_restart_closes_sse_cleanly_and_hookhub_listen_resumes(
+    own_server: ServerProcess, processes: list[Process]
+) -> None:
+    server = own_server
+    source = create_source(server)
+    with receiver() as local:
+        listen = Process(
+            hookhub_command("listen", source["id"], "--forward-to", local.url, "--server", server.url),
+            env={**server.env, "HOOKHUB_TOKEN": server.token},
+        )
+        processes.append(listen)
+        listen.wait_for("Connected")
+        async with sse_listener(source["listenSse"]) as sse:
+            await post(ingest_url(server, source), json={"n": 1})
+            assert json.loads(local.next().body) == {"n": 1}
+            assert (await sse.event())["body"] == {"n": 1}
+            await asyncio.to_thread(server.stop)
+            # The server ended the stream itself (an aborted one raises RemoteProtocolError instead).
+            with pytest.raises(EOFError):
+                await sse.event()
+        server.start()
+        for n in (2, 3, 4):
+            assert (await post(ingest_url(server, source), json={"n": n})).status_code == 200
+        assert [json.loads(local.next().body)["n"] for _ in range(3)] == [2, 3, 4]
+        await post(ingest_url(server, source), json={"n": 5})
+        assert json.loads(local.next().body) == {"n": 5}
+        listen.wait_for("Connected")

@@ -20,6 +20,7 @@ from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.relay.bus import Bus, Claim, LocalBus, RedisBus
 from hookhub.relay.listeners import Frame, ListenerRegistry, route_key_text
 from hookhub.relay.replies import Reply, reply_from_wire, reply_to_wire
+from hookhub.relay.signals import on_exit_signal
 from hookhub.relay.sources import SourceLookup
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class Relay:
         self._producers: dict[str, set[Callable[[str], Any]]] = {}
         self._waiters: dict[str, asyncio.Future[Reply]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._restore_signals: Callable[[], None] = lambda: None
 
     # -- service -------------------------------------------------------------------------------
 
@@ -52,8 +54,10 @@ class Relay:
         await self.bus.start(self._on_bus_message)
         if self.bus.distributed:
             self.runtime.health_checks["redis"] = self.bus.healthy
+        self._restore_signals = on_exit_signal(self.listeners.close_all)
 
     async def stop(self) -> None:
+        self._restore_signals()
         self.listeners.close_all()
         await self.bus.stop()
 
