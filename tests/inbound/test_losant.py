@@ -1,4 +1,4 @@
-"""Losant: basic auth variants, verification handshakes, fixed responses, replies, throttling, test requests."""
+"""Losant: basic auth variants, handshakes, fixed responses, replies, throttling, test requests."""
 
 from __future__ import annotations
 

@@ -35,20 +35,26 @@ async def find_source_id(conn: AsyncConnection, principal: Principal, source_ref
 
 def _values(body: SourceIn, previous: Any | None) -> dict[str, Any]:
     config = dict(body.config or {})
-    if previous is not None and previous.type == body.type:
-        # Secrets are never shown back, so an update that leaves them out keeps them.
+    if previous is not None:
         kept = previous.config or {}
-        if body.config is None:
+        same_kind = verifiers.ALIASES.get(body.type, body.type) in (previous.type, kept.get("provider"))
+        if same_kind and body.config is None:
             config = dict(kept)
-        elif "secret" in kept and "secret" not in config:
-            config["secret"] = kept["secret"]
+        elif same_kind:
+            # Secrets are never shown back, so an update that leaves them out keeps them.
+            for name in ("secret", "provider"):
+                if name in kept and name not in config:
+                    config[name] = kept[name]
     try:
-        verifiers.check_config(body.type, config)
+        source_type, config = verifiers.normalize(body.type, config)
     except ValueError as exc:
         raise validation_error(["body", "config"], str(exc)) from None
-    values: dict[str, Any] = {"name": body.name, "type": body.type, "config": config}
-    values["metadata"] = body.metadata or {}
-    values["uid"] = body.uid
+    values: dict[str, Any] = {"name": body.name, "type": source_type, "config": config}
+    # Fields left out of an update keep their value (the SDK sends only what it sets).
+    if body.metadata is not None or previous is None:
+        values["metadata"] = body.metadata or {}
+    if body.uid is not None or previous is None:
+        values["uid"] = body.uid
     if body.settings is not None or previous is None:
         old = previous.settings if previous is not None else None
         try:

@@ -75,7 +75,7 @@ class AuthCheck:
 @dataclass(frozen=True, slots=True)
 class CompiledSource:
     id: str
-    type: str
+    type: str  # the provider whose checks apply (config.provider for generic-webhook)
     config: dict[str, Any]
     methods: frozenset[str]
     auth: AuthCheck
@@ -108,17 +108,18 @@ def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
     if settings.schema_ is not None:
         validator_class = jsonschema.validators.validator_for(settings.schema_)
         validator = validator_class(settings.schema_, format_checker=validator_class.FORMAT_CHECKER)
+    provider = verifiers.provider_of(row.type, row.config or {})
     return CompiledSource(
         id=row.id,
-        type=row.type,
+        type=provider,
         config=dict(row.config or {}),
         methods=frozenset(settings.methods),
         auth=check,
-        verifier=verifiers.module_for(row.type),
+        verifier=verifiers.module_for(provider),
         validator=validator,
         event_type_path=keypath.parse(settings.event_type_from) if settings.event_type_from else None,
         route_key_path=keypath.parse(settings.route_key_path) if settings.route_key_path else None,
-        response=_fixed_response(row.type, settings),
+        response=_fixed_response(provider, settings),
         throttle_limit=settings.throttle.limit,
         throttle_period=settings.throttle.period_seconds,
         max_body_bytes=settings.max_body_bytes,

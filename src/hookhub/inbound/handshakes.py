@@ -20,7 +20,7 @@ from hookhub.inbound.verifiers.base import InboundRequest, hmac_digest, same
 def before_auth(source: CompiledSource, request: InboundRequest) -> Answer | None:
     if request.method != "GET":
         return None
-    if source.type in ("meta", "facebook") and request.query.get("hub.mode") == "subscribe":
+    if source.type == "meta" and request.query.get("hub.mode") == "subscribe":
         expected = source.config.get("verifyToken")
         given = request.query.get("hub.verify_token")
         if isinstance(expected, str) and expected and isinstance(given, str) and same(given, expected):

@@ -26,7 +26,16 @@ from hookhub.inbound.verifiers import (
 )
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict
 
-__all__ = ["REGISTRY", "UNVERIFIED_TYPES", "InboundRequest", "Verdict", "check_config", "module_for"]
+__all__ = [
+    "REGISTRY",
+    "SVIX_TYPES",
+    "InboundRequest",
+    "Verdict",
+    "check_config",
+    "module_for",
+    "normalize",
+    "provider_of",
+]
 
 _MODULES: tuple[ModuleType, ...] = (
     alexa,
@@ -43,24 +52,50 @@ _MODULES: tuple[ModuleType, ...] = (
     zoom,
 )
 REGISTRY: dict[str, ModuleType] = {name: module for module in _MODULES for name in module.TYPES}
-# Types that accept any request (auth settings may still apply).
-UNVERIFIED_TYPES = ("generic-webhook",)
+GENERIC = "generic-webhook"
+# Source types the Svix Ingest API (and so its SDKs) knows. A provider outside this list is stored
+# as ``generic-webhook`` with ``config.provider``, so SDK clients can still read every source.
+SVIX_TYPES = frozenset(
+    {GENERIC, *github.TYPES, *meta.TYPES, *slack.TYPES, *stripe.TYPES, *shopify.TYPES, *zoom.TYPES}
+    | {name for name in standard.TYPES if name != "standard-webhooks"}
+)
+ALIASES = {"facebook": "meta"}
 
 
-def module_for(source_type: str) -> ModuleType | None:
-    return REGISTRY.get(source_type)
+def normalize(source_type: str, config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The (type, config) to store for what the caller sent; ValueError for unknown types."""
+    source_type = ALIASES.get(source_type, source_type)
+    stored = dict(config)
+    if source_type not in SVIX_TYPES:
+        if source_type not in REGISTRY:
+            known = ", ".join(sorted({*REGISTRY, *ALIASES, GENERIC}))
+            raise ValueError(f"unsupported source type {source_type!r}; hookhub knows: {known}")
+        stored["provider"] = source_type
+        source_type = GENERIC
+    check_config(provider_of(source_type, stored), stored)
+    return source_type, stored
 
 
-def check_config(source_type: str, config: Mapping[str, Any]) -> None:
-    """Raise ValueError when ``config`` cannot work for ``source_type``."""
-    if source_type in UNVERIFIED_TYPES:
+def provider_of(source_type: str, config: Mapping[str, Any]) -> str:
+    """Which verifier a stored source uses: its type, or config.provider for generic-webhook."""
+    provider = config.get("provider")
+    return provider if source_type == GENERIC and isinstance(provider, str) and provider else source_type
+
+
+def module_for(provider: str) -> ModuleType | None:
+    return REGISTRY.get(provider)
+
+
+def check_config(provider: str, config: Mapping[str, Any]) -> None:
+    """Raise ValueError when ``config`` cannot work for ``provider``."""
+    if provider == GENERIC:
         return
-    module = REGISTRY.get(source_type)
+    module = REGISTRY.get(provider)
     if module is None:
-        known = ", ".join(sorted([*REGISTRY, *UNVERIFIED_TYPES]))
-        raise ValueError(f"unsupported source type {source_type!r}; hookhub knows: {known}")
+        known = ", ".join(sorted(REGISTRY))
+        raise ValueError(f"unsupported config.provider {provider!r}; hookhub knows: {known}")
     for key in module.REQUIRED:
         if not isinstance(config.get(key), str) or not config.get(key):
-            raise ValueError(f"config.{key} is required for {source_type} sources")
+            raise ValueError(f"config.{key} is required for {provider} sources")
     if hasattr(module, "check_config"):
         module.check_config(config)

@@ -10,6 +10,7 @@ config: ``{"trustAnchors": PEM (default: the certifi bundle), "certUrlPrefix": f
 from __future__ import annotations
 
 import base64
+import posixpath
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -60,8 +61,7 @@ def cert_url_allowed(url: str, config: Mapping[str, Any]) -> bool:
         parts.scheme.lower() == "https"
         and (parts.hostname or "").lower() == "s3.amazonaws.com"
         and parts.port in (None, 443)
-        and parts.path.startswith("/echo.api/")
-        and "/../" not in parts.path
+        and posixpath.normpath(parts.path).startswith("/echo.api/")
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict
 from hookhub.inbound.verifiers.github import HEADER, check_sha256_header
 
-TYPES = ("meta", "facebook")
+TYPES = ("meta",)
 REQUIRED = ("secret",)
 
 

@@ -1,0 +1,82 @@
+"""Expired events are cleaned up; throttling is shared by nodes through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+
+from hookhub.config import Settings
+from hookhub.inbound import store
+from hookhub.inbound.retention import RetentionCleaner
+from hookhub.inbound.settings import parse_settings
+from hookhub.runtime import Runtime
+from hookhub.store.tables import event
+from hookhub.store.types import utcnow
+from tests.support.server import ServerProcess
+
+
+def test_retention_cleaner_deletes_only_expired_events(make_database: Callable[[], str]) -> None:
+    database_url = make_database()
+
+    async def scenario() -> list[str]:
+        runtime = Runtime(Settings(database_url=database_url))
+        await runtime.db.migrate()
+        now = utcnow()
+        async with runtime.db.write() as conn:
+            row = await store.insert(
+                conn,
+                {
+                    "name": "r",
+                    "type": "generic-webhook",
+                    "config": {},
+                    "metadata": {},
+                    "uid": None,
+                    "settings": parse_settings({}),
+                },
+            )
+            for event_id, expires in [
+                ("evt_old", now - timedelta(seconds=1)),
+                ("evt_new", now + timedelta(days=1)),
+            ]:
+                await conn.execute(
+                    event.insert().values(
+                        id=event_id,
+                        source_id=row.id,
+                        method="POST",
+                        path="",
+                        query="",
+                        headers={},
+                        body=b"x",
+                        received_at=now,
+                        expires_at=expires,
+                    )
+                )
+        deleted = await RetentionCleaner(runtime.db).clean()
+        assert deleted == 1
+        async with runtime.db.read() as conn:
+            left = list((await conn.execute(event.select())).all())
+        await runtime.db.close()
+        return [r.id for r in left]
+
+    assert asyncio.run(scenario()) == ["evt_new"]
+
+
+def test_throttle_is_shared_through_redis(
+    make_server: Callable[..., ServerProcess], make_database: Callable[[], str]
+) -> None:
+    database = make_database()
+    env = {"HOOKHUB_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    first = make_server(env, database_url=database)
+    second = make_server(env, database_url=database)
+    with first.client() as api:
+        created = api.post(
+            "/ingest/api/v1/source",
+            json={"name": "t", "settings": {"throttle": {"limit": 10, "periodSeconds": 60}}},
+        )
+    key = created.json()["ingestUrl"].rsplit("/", 1)[1]
+    codes = [httpx.post(f"{first.url}/webhook/{key}", json={}).status_code for _ in range(6)]
+    codes += [httpx.post(f"{second.url}/webhook/{key}", json={}).status_code for _ in range(5)]
+    assert codes == [200] * 10 + [429]
