@@ -29,12 +29,12 @@ def refusal_reason(address: Address, allowed: Sequence[Network]) -> str | None:
     if any(address in network for network in allowed):
         return None
     for kind, flag in (
+        ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
         ("private", address.is_private),
         ("multicast", address.is_multicast),
         ("reserved", address.is_reserved),
-        ("unspecified", address.is_unspecified),
         ("non-global", not address.is_global),
     ):
         if flag:

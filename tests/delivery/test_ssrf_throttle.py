@@ -1,0 +1,47 @@
+"""The SSRF guard refuses private destinations (with a recorded reason); throttleRate holds."""
+
+from __future__ import annotations
+
+import time
+
+from svix.api import MessageAttemptListByMsgOptions, MessageIn
+
+from tests.delivery.conftest import app_with_endpoint, svix_client
+
+
+def _attempts(client, app_id: str, msg_id: str, want: int, timeout: float = 15.0):
+    options = MessageAttemptListByMsgOptions(with_content=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = client.message_attempt.list_by_msg(app_id, msg_id, options).data
+        if len(data) >= want:
+            return data
+        time.sleep(0.05)
+    raise AssertionError(f"no {want} attempts for {msg_id}")
+
+
+def test_loopback_destinations_are_refused_without_the_allowance(make_server, make_receiver):
+    srv = make_server({"HOOKHUB_ALLOW_PRIVATE_NETWORKS": "", "HOOKHUB_RETRY_SCHEDULE": "0"})
+    receiver = make_receiver()
+    client = svix_client(srv)
+    port = receiver.url.split(":")[2].split("/")[0]
+    for url in (receiver.url, f"http://localhost:{port}/hook"):  # an IP literal, then a DNS name
+        app_id, _ = app_with_endpoint(client, url)
+        msg = client.message.create(app_id, MessageIn(event_type="ssrf.t", payload={"url": url}))
+        (attempt,) = _attempts(client, app_id, msg.id, 1)
+        assert attempt.response_status_code == 0
+        assert int(attempt.status) == 2
+        assert "Refused" in attempt.response and "loopback" in attempt.response
+        assert "HOOKHUB_ALLOW_PRIVATE_NETWORKS" in attempt.response
+    assert receiver.requests == []
+
+
+def test_throttle_rate_spaces_out_sends(server, make_receiver):
+    receiver = make_receiver()
+    client = svix_client(server)
+    app_id, _ = app_with_endpoint(client, receiver.url, throttle_rate=5)
+    for i in range(6):
+        client.message.create(app_id, MessageIn(event_type="throttle.t", payload={"i": i}))
+    got = receiver.wait_for(6, timeout=30)
+    # 5 per second: six sends span at least one second (each slot is 0.2 s after the previous).
+    assert got[-1].at - got[0].at >= 5 * 0.2 * 0.95
