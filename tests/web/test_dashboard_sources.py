@@ -55,10 +55,16 @@ def test_source_live_tail_inspect_and_replay(page: Page, server: ServerProcess, 
     expect(page.locator("#event-response")).to_contain_text("200")
     screenshot(page, "dashboard-event-inspector")
 
-    # Replay to a destination added afterwards: it receives the original request.
+    # Replay to a destination added afterwards (in the page): it receives the original request.
+    event_view = page.url
     with receiver() as hook:
-        created = api.post(f"/ingest/api/v1/source/{src_id}/endpoint", json={"url": hook.url})
-        assert created.status_code == 201, created.text
+        page.goto(f"{server.url}/ui#/sources/{src_id}/destinations")
+        page.fill("#endpoint-create input[name=url]", hook.url)
+        page.click("#endpoint-create button[type=submit]")
+        expect(page.locator(".endpoint-url")).to_contain_text(hook.url)
+        (destination,) = api.get(f"/ingest/api/v1/source/{src_id}/endpoint").json()["data"]
+        assert destination["url"] == hook.url
+        page.goto(event_view)
         page.click("#replay-event")
         expect(page.locator("#replay-result")).to_have_text("Replayed to 1 destination.")
         (delivered,) = hook.wait_for(1)
@@ -76,6 +82,7 @@ def test_source_settings_and_auth_token_rotation(
     page.fill("#source-settings textarea[name=schema]", '{"type": "object", "required": ["action"]}')
     page.check("#source-settings input[name=replyWait]")
     page.fill("#source-settings input[name=replyTimeout]", "5")
+    page.fill("#source-settings input[name=listenSecret]", "listen-secret-1")
     screenshot(page, "dashboard-source-settings")
     page.click("#source-settings button[type=submit]")
     expect(page.locator("#source-name")).to_have_text("Shared")
@@ -86,6 +93,7 @@ def test_source_settings_and_auth_token_rotation(
     assert settings["routeKeyPath"] == "query.device"
     assert settings["schema"] == {"type": "object", "required": ["action"]}
     assert settings["reply"] == {"wait": True, "timeoutSeconds": 5}
+    assert settings["listenSecret"] == "listen-secret-1"
 
     # Rotate the auth token in the page; only the token shown there opens the source.
     page.click("#source-settings-link")
@@ -97,8 +105,14 @@ def test_source_settings_and_auth_token_rotation(
     url = source["ingestUrl"]
     assert httpx.post(url, json={"action": "x"}).status_code == 401
     assert httpx.post(url, json={"action": "x"}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    # The live tail connects with the listen secret and shows the authenticated request (a routed
+    # source sends listeners only the events of their keys, so the page also polls the event list).
+    assert httpx.get(url.replace("/webhook/", "/listen/"), headers={"Accept": "text/event-stream"}).is_error
+    page.click("a:has-text('← Shared')")
+    expect(page.locator("#tail-status")).to_contain_text("● live")
     accepted = httpx.post(url, json={"action": "x"}, headers={"Authorization": f"Bearer {token}"})
     assert accepted.status_code == 200, accepted.text
+    expect(page.locator("#tail .event-row")).to_have_count(1)
 
 
 def test_waiting_event_is_answered_from_the_inspector(

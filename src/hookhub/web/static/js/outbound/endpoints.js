@@ -79,7 +79,7 @@ export async function endpointList(ctx, target) {
     charts,
   );
   // One small chart per endpoint, loaded after the table so the page shows at once.
-  for (const ep of rows.slice(0, 12)) {
+  for (const ep of ctx.noAttempts ? [] : rows.slice(0, 12)) {
     const box = h("figure", { class: "chart-box" }, h("figcaption", {}, ep.url));
     charts.append(box);
     ctx.api
@@ -223,6 +223,12 @@ export async function endpointDetail(ctx, target, endpointId) {
     ctx.api.get(`${path}/stats`).then((s) => mount(stats, ["success", "pending", "sending", "fail"].map((k) => badge(`${k}: ${s[k] ?? 0}`)))).catch(() => {});
   }
 
+  const deliveries = ctx.noAttempts
+    ? [section("Delivery attempts", h("p", { class: "muted" }, ctx.noAttempts))]
+    : [
+        section("Delivery success over time", stats, chartBox),
+        section("Delivery attempts", h("div", { class: "actions" }, refresh), attemptsBox),
+      ];
   mount(
     target,
     h("p", { class: "crumbs" }, h("a", { href: ctx.href("/endpoints") }, "← Endpoints")),
@@ -238,12 +244,12 @@ export async function endpointDetail(ctx, target, endpointId) {
       h("div", { class: "actions" }, toggle, remove),
     ),
     edit,
-    section("Delivery success over time", stats, chartBox),
-    section("Delivery attempts", h("div", { class: "actions" }, refresh), attemptsBox),
+    deliveries,
     secretBox(ctx, ep),
     headersBox(ctx, ep),
-    recoverBox(ctx, ep),
+    ctx.noAttempts ? null : recoverBox(ctx, ep),
   );
+  if (ctx.noAttempts) return;
   try {
     await loadAttempts();
   } catch (err) {

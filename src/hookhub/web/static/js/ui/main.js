@@ -16,7 +16,9 @@ const api = new Api("hookhub.ui.token");
 
 function sourceCtx(srcId) {
   const base = `/ingest/api/v1/source/${encodeURIComponent(srcId)}`;
-  return { api, base, href: (path) => `#/sources/${encodeURIComponent(srcId)}${path.replace(/^\/endpoints/, "/destinations")}` };
+  // The attempts API covers applications' endpoints; a source's destinations have none to list yet.
+  const noAttempts = "Delivery attempts to a source's destinations are not listed here yet; replay an event from its inspector to send it again.";
+  return { api, base, noAttempts, href: (path) => `#/sources/${encodeURIComponent(srcId)}${path.replace(/^\/endpoints/, "/destinations")}` };
 }
 
 function appCtx(appId) {

@@ -81,17 +81,22 @@ function liveTail(api, source, tbody, status) {
     tbody.prepend(row);
     document.getElementById("tail-empty")?.remove();
   };
-  api
-    .list(`${sourcePath(source.id)}/event`, { limit: 50 })
-    .then((page) => [...page.data].reverse().forEach((evt) => add(evt, false)))
-    .catch((err) => status.replaceChildren(errorBox(err)));
-  if (!key) return () => {};
+  const load = (limit, live) =>
+    api
+      .list(`${sourcePath(source.id)}/event`, { limit })
+      .then((page) => [...page.data].reverse().forEach((evt) => add(evt, live)));
+  load(50, false).catch((err) => status.replaceChildren(errorBox(err)));
+  // A routed source sends a listener only the events of its keys; the operator wants them all.
+  const routed = Boolean(source.settings && source.settings.routeKeyPath);
+  const poll = routed ? setInterval(() => load(20, true).catch(() => {}), 2000) : null;
+  const stop = () => poll && clearInterval(poll);
+  if (!key) return stop;
   const url = new URL(`/listen/${enc(key)}`, window.location.origin);
   const secret = source.settings && source.settings.listenSecret;
   if (secret) url.searchParams.set("secret", secret);
   const stream = new EventSource(url);
   stream.onopen = () => {
-    status.textContent = "● live";
+    status.textContent = routed ? "● live (routed source: also polling)" : "● live";
     status.className = "live on";
   };
   stream.onerror = () => {
@@ -105,7 +110,10 @@ function liveTail(api, source, tbody, status) {
       /* a keep-alive or a frame that is not an event */
     }
   };
-  return () => stream.close();
+  return () => {
+    stop();
+    stream.close();
+  };
 }
 
 function headerLines(text) {
