@@ -46,6 +46,9 @@ def test_every_static_file_is_served(server: ServerProcess) -> None:
             for target in re.findall(r'from "([^"]+)"', response.text):
                 assert target.startswith("./") or target.startswith("../"), (path, target)
     assert httpx.get(f"{server.url}/ui/static/nope.js").status_code == 404
+    big = httpx.get(f"{server.url}/ui/static/js/outbound/endpoints.js", headers={"Accept-Encoding": "gzip"})
+    assert big.headers["content-encoding"] == "gzip"
+    assert big.headers["cache-control"] == "no-cache"
     # No way out of the static folder (the server's own source must never be served).
     for escape in ("%2e%2e/app.py", "..%2fapp.py", "%2e%2e%2f%2e%2e/app.py"):
         response = httpx.get(f"{server.url}/ui/static/{escape}")
