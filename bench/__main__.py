@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(text)
     if profiles:
-        print("\n### Where the time goes (py-spy, hookhub process, during the wrk run)")
+        print("\n### Where the time goes (py-spy --gil on hookhub during the wrk runs and the drain)")
         for text in profiles:
             print()
             print(text)

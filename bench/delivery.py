@@ -30,6 +30,16 @@ def reset(receiver_url: str) -> None:
     httpx.post(receiver_url + "/_reset", timeout=10).raise_for_status()
 
 
+def wait_first(receiver_url: str, timeout: float) -> bool:
+    """Poll until the receiver has something (bounded); False when nothing came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stats(receiver_url)["count"]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def wait_quiet(receiver_url: str, quiet: float, timeout: float) -> int:
     """Poll until the receiver's count has not moved for ``quiet`` seconds (bounded); the count."""
     deadline = time.monotonic() + timeout

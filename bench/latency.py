@@ -99,6 +99,10 @@ class Relay:
     lost: int
 
 
+BUDGET_SECONDS = 15.0  # each relay scenario stops after this long, whatever its count
+MAX_LOST_IN_A_ROW = 3
+
+
 async def relay_latency(base_url: str, ingest_path: str, key: str, count: int) -> Relay:
     """POST to the ingest URL, one at a time; time until the WebSocket listener has the event."""
     ws_url = base_url.replace("http://", "ws://", 1) + f"/listen/{key}"
@@ -110,13 +114,18 @@ async def relay_latency(base_url: str, ingest_path: str, key: str, count: int) -
         session = await stack.enter_async_context(
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
         )
+        deadline = time.monotonic() + BUDGET_SECONDS
+        lost_in_a_row = 0
         for index in range(count + WARMUP):
+            if time.monotonic() > deadline or lost_in_a_row >= MAX_LOST_IN_A_ROW:
+                break
             marker = f"bench-{secrets.token_hex(6)}"
             start = time.perf_counter()
             waiter = asyncio.create_task(_until(ws, marker, 3.0))
             async with session.post(base_url + ingest_path, json={"marker": marker}) as response:
                 await response.read()
             arrived = await waiter
+            lost_in_a_row = lost_in_a_row + 1 if arrived is None else 0
             if index < WARMUP:
                 continue
             if arrived is None:
@@ -138,10 +147,13 @@ async def fan_out(base_url: str, ingest_path: str, key: str, listeners: int, rou
     rounds_ms: list[float] = []
     incomplete = 0
     async with AsyncExitStack() as stack:
-        sockets = [await _listen(ws_url, stack) for _ in range(listeners)]
+        sockets = [await _listen(ws_url, stack) for _ in range(listeners)]  # bounded: open_timeout
         await asyncio.sleep(0.3)
         session = await stack.enter_async_context(aiohttp.ClientSession())
+        deadline = time.monotonic() + BUDGET_SECONDS
         for index in range(rounds + 1):  # the first round warms up
+            if time.monotonic() > deadline or incomplete >= MAX_LOST_IN_A_ROW:
+                break
             marker = f"bench-{secrets.token_hex(6)}"
             start = time.perf_counter()
             waiters = [asyncio.create_task(_until(ws, marker, 5.0)) for ws in sockets]

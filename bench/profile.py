@@ -45,6 +45,16 @@ PACKAGES = (
     "alembic",
     "anyio",
     "ksuid",
+    "aiohttp",
+    "yarl",
+    "multidict",
+    "httpx",
+    "httpcore",
+    "h11",
+    "websockets",
+    "greenlet",
+    "ssl",
+    "importlib",
 )
 
 
@@ -66,7 +76,7 @@ def start(pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes] | Non
 def package_of(frame: str) -> str:
     match = _FILE.search(frame)
     path = match.group(1) if match else frame
-    parts = re.split(r"[/\\.]", path)
+    parts = re.split(r"[/\\.\s]", path)
     for name in PACKAGES:
         if name in parts:
             return name

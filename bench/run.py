@@ -50,11 +50,11 @@ class Options:
 
     @classmethod
     def full(cls) -> Options:
-        return cls(wrk.LoadShape(1, 32, 5), 1, 200, 0.02, 100, 10, 45.0)
+        return cls(wrk.LoadShape(1, 32, 5), 1, 200, 0.02, 100, 10, 30.0)
 
     @classmethod
     def quick(cls) -> Options:
-        return cls(wrk.LoadShape(1, 32, 2), 1, 50, 0.02, 100, 3, 20.0)
+        return cls(wrk.LoadShape(1, 32, 2), 1, 50, 0.02, 100, 3, 15.0)
 
 
 @dataclass(slots=True)
@@ -146,44 +146,54 @@ class BackendRun:
             hub = procs.Hookhub(database_url, self.workdir, self.source_dir)
             self._guard("baseline POST requests/s (wrk)", self.baseline_load)
             self._guard("baseline round trip p50 / p99 (1 client)", self.baseline_round_trip)
-            serve = hub.serve("--no-worker", name=f"{self.backend}-serve-no-worker")
-            backlog = 0
-            try:
-                client = httpx.Client(base_url=hub.url, headers=hub.headers, timeout=30)
-                outbound: list[setup.Outbound] = []
-
-                def create() -> list[Row]:
-                    nonlocal backlog
-                    outbound.append(setup.app_with_endpoint(client, self.peers.receiver_url))
-                    rows, backlog = self.message_create(hub, outbound[0], serve)
-                    return rows
-
-                self._guard("1. message create requests/s", create)
-                sources: list[setup.Source] = []
-                self._guard("2. ingest requests/s", lambda: self.ingest(hub, client, sources, serve))
-                self._guard("5. relay ingest -> listener p50 / p99", lambda: self.relay(hub, sources))
-                self._guard("5. fan-out to listeners", lambda: self.fan_out(hub, client))
-                self.rows.append(self.rss_row("6. peak RSS, serve --no-worker", serve))
-                if outbound:
-                    self._guard("3. deliveries/s", lambda: self.deliveries(hub, serve, backlog))
-            finally:
-                serve.stop()
-            if not outbound:  # without messages there is nothing to deliver
-                reason = next(r.value for r in self.rows if r.label.startswith("1."))
-                self.rows += [
-                    Row("3. deliveries/s", reason),
-                    Row("4. end-to-end message -> receiver", reason),
-                ]
-            else:
-                embedded = hub.serve(name=f"{self.backend}-serve")
-                try:
-                    self._guard(
-                        "4. end-to-end message -> receiver", lambda: self.end_to_end(hub, outbound[0])
-                    )
-                    self.rows.append(self.rss_row("6. peak RSS, serve (embedded worker)", embedded))
-                finally:
-                    embedded.stop()
+            self._under_load(hub)
+        # A fresh database: no backlog left from step 3 competes with the light-load latency run.
+        with fresh_database(self.backend, self.workdir) as database_url:
+            self._light_load(procs.Hookhub(database_url, self.workdir, self.source_dir))
         return sorted(self.rows, key=lambda row: row.label[:1] if row.label[:1].isdigit() else "0")
+
+    def _under_load(self, hub: procs.Hookhub) -> None:
+        """Steps 1, 2, 5 and 6 on ``serve --no-worker``; then step 3 with ``hookhub worker``."""
+        serve = hub.serve("--no-worker", name=f"{self.backend}-serve-no-worker")
+        try:
+            client = httpx.Client(base_url=hub.url, headers=hub.headers, timeout=30)
+            backlog: list[int] = []
+
+            def create() -> list[Row]:
+                out = setup.app_with_endpoint(client, self.peers.receiver_url)
+                rows, created = self.message_create(hub, out, serve)
+                backlog.append(created)
+                return rows
+
+            self._guard("1. message create requests/s", create)
+            sources: list[setup.Source] = []
+            self._guard("2. ingest requests/s", lambda: self.ingest(hub, client, sources, serve))
+            self._guard("5. relay ingest -> listener p50 / p99", lambda: self.relay(hub, sources))
+            self._guard("5. fan-out to listeners", lambda: self.fan_out(hub, client))
+            self.rows.append(self.rss_row("6. peak RSS, serve --no-worker", serve))
+            if backlog:
+                self._guard("3. deliveries/s", lambda: self.deliveries(hub, serve, backlog[0]))
+            else:  # without messages there is nothing to deliver
+                self.rows.append(Row("3. deliveries/s", self._reason_of("1.")))
+        finally:
+            serve.stop()
+
+    def _light_load(self, hub: procs.Hookhub) -> None:
+        """Step 4 on ``serve`` with its embedded worker, the default way to run hookhub."""
+        embedded = hub.serve(name=f"{self.backend}-serve")
+        try:
+            client = httpx.Client(base_url=hub.url, headers=hub.headers, timeout=30)
+
+            def end_to_end() -> list[Row]:
+                return self.end_to_end(hub, setup.app_with_endpoint(client, self.peers.receiver_url))
+
+            self._guard("4. end-to-end message -> receiver", end_to_end)
+            self.rows.append(self.rss_row("6. peak RSS, serve (embedded worker)", embedded))
+        finally:
+            embedded.stop()
+
+    def _reason_of(self, prefix: str) -> str:
+        return next((r.value for r in self.rows if r.label.startswith(prefix)), "n/a")
 
     # -- scenarios --------------------------------------------------------------------------
     def baseline_load(self) -> list[Row]:
@@ -317,11 +327,23 @@ class BackendRun:
             serve.stop()
             started = time.time()
             worker = hub.serve(name=f"{self.backend}-serve-drain")
+        output = self.workdir / f"{self.backend}-worker.pyspy.txt"
+        seconds = self.opt.shape.seconds
+        sampler = None
+        if self.profile and delivery.wait_first(self.peers.receiver_url, timeout=15):
+            sampler = profile.start(worker.pid, seconds, output)  # from the first delivery on
         try:
             drain = delivery.measure_drain(self.peers.receiver_url, backlog, started, self.opt.drain_timeout)
             rss = worker.peak_rss_mib()
         finally:
+            if sampler is not None:
+                sampler.wait(30)
             worker.stop()
+        if sampler is not None and output.exists():
+            summary = profile.summarise(output.read_text(), seconds)
+            self.profiles.append(
+                profile.render(f"{self.backend} {how} ({seconds} s from the first delivery)", summary)
+            )
         partial = "" if drain.delivered >= drain.expected else f", {drain.delivered} of {drain.expected}"
         rows = [
             Row(
@@ -344,8 +366,9 @@ class BackendRun:
         return rows
 
     def end_to_end(self, hub: procs.Hookhub, out: setup.Outbound) -> list[Row]:
-        pending = delivery.wait_quiet(self.peers.receiver_url, quiet=1.0, timeout=20)
-        log.info("  backlog settled at %s deliveries before the latency run", pending)
+        before = delivery.stats(self.peers.receiver_url)["count"]
+        settled = delivery.wait_quiet(self.peers.receiver_url, quiet=0.5, timeout=10)
+        log.info("  %s more deliveries arrived before the latency run", settled - before)
         result = asyncio.run(
             latency.message_to_receiver(
                 hub.url + out.msg_path,

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench import procs, wrk
+from bench import procs, profile, wrk
 
 RECORDED_WRK_OUTPUT = """\
 Running 2s test @ http://127.0.0.1:40657/x
@@ -77,3 +77,20 @@ def test_receiver_counts_and_measures_latency(workdir: Path) -> None:
         assert stats["latencies_ms"][0] >= 1000
     finally:
         proc.stop()
+
+
+RECORDED_PY_SPY_RAW = """\
+<module> (hookhub/cli.py:145);run (uvicorn/main.py:632);create (hookhub/outbound/messages.py:92);\
+execute (sqlalchemy/engine/base.py:1494) 6
+<module> (hookhub/cli.py:145);run (uvicorn/main.py:632);create (hookhub/outbound/messages.py:92) 2
+Thread._bootstrap (threading.py:1002);_connection_worker_thread (aiosqlite/core.py:63) 2
+"""
+
+
+def test_profile_summary_attributes_self_time_by_package() -> None:
+    summary = profile.summarise(RECORDED_PY_SPY_RAW, seconds=1)
+    assert summary.samples == 10
+    assert dict(summary.by_package) == {"sqlalchemy": 6, "hookhub": 2, "aiosqlite": 2}
+    # cli.py is on every stack of the server's main thread: left out as uninformative
+    assert summary.inclusive == [("create (hookhub/outbound/messages.py)", 8)]
+    assert profile.package_of("<module> (<frozen importlib._bootstrap>:1)") == "importlib"
