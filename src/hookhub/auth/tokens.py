@@ -6,6 +6,7 @@ control the hash's bytes); the final comparison uses ``hmac.compare_digest`` any
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -86,6 +87,9 @@ class TokenVerifier:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # One database lookup per token at a time; concurrent requests wait for it (no stampede
+        # when a busy token's cache entry expires).
+        self._loading: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -99,12 +103,32 @@ class TokenVerifier:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            principal = await self._load(digest)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now + _CACHE_SECONDS, principal)
+            principal = await self._load_once(digest, now)
         if principal is None:
             raise Unauthorized("Invalid token.")
+        return principal
+
+    async def _load_once(self, digest: str, now: float) -> Principal | None:
+        pending = self._loading.get(digest)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
+        self._loading[digest] = future
+        try:
+            principal = await self._load(digest)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: the waiters (if any) re-raise it
+            else:
+                future.cancel()
+            raise
+        finally:
+            self._loading.pop(digest, None)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now + _CACHE_SECONDS, principal)
+        future.set_result(principal)
         return principal
 
     def forget(self, token_hash: str | None = None) -> None:

@@ -55,15 +55,17 @@ class MessageFastPath:
             return
         await send_bytes(send, 202, answer, headers=[_CORS])
 
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"Request body is larger than {self.max_body} bytes.")
+
     async def _create(
         self, scope: Scope, receive: Receive, app_ref: str, authorization: str | None, length: bytes | None
     ) -> bytes:
-        too_large = PayloadTooLarge(f"Request body is larger than {self.max_body} bytes.")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            raise too_large
+            raise self._too_large()
         raw = await read_body(receive, self.max_body)
         if raw is None:
-            raise too_large
+            raise self._too_large()
         principal = await self.runtime.tokens.authenticate(authorization)
         body = parse_json(raw, MessageIn)
         with_content = True

@@ -28,12 +28,27 @@ from hookhub import ids
 from hookhub.auth.tokens import Principal
 from hookhub.errors import Conflict, HookhubError, NotFound
 from hookhub.outbound.message_models import MessageIn
+from hookhub.outbound.sqlite_insert import RawInsert
 from hookhub.runtime import Runtime
-from hookhub.store.fanout import delivery_rows, matching_endpoint_ids
+from hookhub.store.fanout import DELIVERY_COLUMNS, delivery_rows, matching_endpoint_ids
 from hookhub.store.tables import application, delivery, endpoint, message
 from hookhub.store.types import utcnow
 
 MAX_BATCH = 256
+_MESSAGE_COLUMNS = (
+    "id",
+    "app_id",
+    "event_id",
+    "event_type",
+    "payload",
+    "channels",
+    "tags",
+    "deliver_at",
+    "payload_expires_at",
+    "created_at",
+)
+_INSERT_MESSAGES = RawInsert(message, _MESSAGE_COLUMNS)
+_INSERT_DELIVERIES = RawInsert(delivery, DELIVERY_COLUMNS)
 _DUPLICATE = "A message with this eventId already exists for this application."
 
 
@@ -131,10 +146,17 @@ def _write(conn: sa.Connection, batch: list[_Pending]) -> list[int | HookhubErro
         targets = matching_endpoint_ids(app.endpoints, item.body.event_type, item.body.channels)
         deliveries += delivery_rows(targets, message_id=item.row["id"], due_at=item.body.deliver_at, now=now)
         outcomes.append(len(targets))
+    raw = conn.dialect.name == "sqlite"
     if messages:
-        conn.execute(message.insert(), messages)
+        if raw:
+            _INSERT_MESSAGES.run(conn, messages)
+        else:
+            conn.execute(message.insert(), messages)
     if deliveries:
-        conn.execute(delivery.insert(), deliveries)
+        if raw:
+            _INSERT_DELIVERIES.run(conn, deliveries)
+        else:
+            conn.execute(delivery.insert(), deliveries)
     return outcomes
 
 

@@ -39,6 +39,20 @@ def matching_endpoint_ids(rows: Iterable[Any], event_type: str, channels: Iterab
     return [row.id for row in rows if endpoint_matches(row.filter_types, row.channels, event_type, wanted)]
 
 
+DELIVERY_COLUMNS = (
+    "id",
+    "endpoint_id",
+    "message_id",
+    "event_id",
+    "status",
+    "attempt_count",
+    "next_attempt_at",
+    "trigger_type",
+    "created_at",
+    "updated_at",
+)
+
+
 def delivery_rows(
     endpoint_ids: Sequence[str],
     *,
