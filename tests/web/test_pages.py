@@ -131,3 +131,19 @@ def test_unknown_view_and_api_errors_show_in_the_page(page: Page, server: Server
     expect(page.locator(".error-box")).to_contain_text("No such page")
     page.goto(f"{server.url}/ui#/apps/app_doesnotexist")
     expect(page.locator(".error-box")).to_contain_text("not found")
+
+
+def test_api_data_is_text_never_markup(page: Page, server: ServerProcess, api: httpx.Client) -> None:
+    hostile = '<img src=x onerror="window.pwned=1"><b>bold</b>'
+    app = api.post("/api/v1/app", json={"name": hostile}).json()
+    api.post("/ingest/api/v1/source", json={"name": hostile})
+    sign_in(page, server, "/apps")
+    expect(page.locator("a.app-link", has_text=hostile).first).to_be_visible()
+    screenshot(page, "dashboard-apps")
+    page.goto(f"{server.url}/ui#/apps/{app['id']}")
+    expect(page.locator("#app-name")).to_have_text(hostile)
+    page.goto(f"{server.url}/ui#/sources")
+    expect(page.locator("a.source-link", has_text=hostile).first).to_be_visible()
+    screenshot(page, "dashboard-sources")
+    assert page.locator("main img, main b").count() == 0
+    assert page.evaluate("window.pwned") is None

@@ -84,6 +84,17 @@ function authTokenBox(api, source) {
   );
 }
 
+// Fields that only matter for some auth types are shown for those only.
+function only(types, el) {
+  el.dataset.authTypes = types;
+  return el;
+}
+
+function showAuthFields(f) {
+  const type = value(f, "authType");
+  for (const el of f.querySelectorAll("[data-auth-types]")) el.hidden = !el.dataset.authTypes.split(" ").includes(type);
+}
+
 export async function sourceSettings(api, target, srcId) {
   const source = await api.get(sourcePath(srcId));
   const s = source.settings || {};
@@ -95,10 +106,11 @@ export async function sourceSettings(api, target, srcId) {
       field("Name", input("name", { value: source.name, required: true })),
       group(
         "Authentication",
-        field("Type", select("authType", AUTH, auth.type)),
-        field("Header name (API key auth)", input("authHeader", { value: auth.header || "" })),
-        field("Username (basic auth)", input("authUsername", { value: auth.username || "" })),
-        field("Password (basic auth)", input("authPassword", { type: "password", autocomplete: "new-password", placeholder: auth.passwordSet ? "unchanged" : "" })),
+        field("Type", select("authType", AUTH, auth.type, { onchange: (e) => showAuthFields(e.currentTarget.form) })),
+        only("header", field("Header name", input("authHeader", { value: auth.header || "Authorization" }))),
+        only("basic", field("Username", input("authUsername", { value: auth.username || "" }))),
+        only("basic", field("Password", input("authPassword", { type: "password", autocomplete: "new-password", placeholder: auth.passwordSet ? "unchanged" : "" }))),
+        only("bearer header", h("p", { class: "muted" }, "Callers send the token from “Rotate auth token” below.")),
       ),
       group(
         "Signature verification",
@@ -141,6 +153,7 @@ export async function sourceSettings(api, target, srcId) {
       go(`/sources/${source.id}`);
     },
   );
+  showAuthFields(settingsForm);
   const remove = button("Delete source", (e) =>
     busy(e.currentTarget, async () => {
       if (!window.confirm(`Delete ${source.name} and its events?`)) return;
