@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +14,8 @@ from tests.support.server import ServerProcess
 def create_source(server: ServerProcess, **fields: Any) -> dict[str, Any]:
     """Create a source through the sources API; adds ``key`` (the ingest key) and ``listenUrl``."""
     with server.client() as client:
-        response = client.post("/ingest/api/v1/source/", json={"name": "relay e2e", **fields})
+        uid = f"relay-{secrets.token_hex(6)}"
+        response = client.post("/ingest/api/v1/source/", json={"name": "relay e2e", "uid": uid, **fields})
     assert response.status_code == 201, response.text
     source = response.json()
     source["key"] = urlsplit(source["ingestUrl"]).path.rsplit("/", 1)[-1]

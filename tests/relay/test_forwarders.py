@@ -18,7 +18,7 @@ import pytest
 from tests.relay.clients import sse_listener
 from tests.relay.e2e import create_source, ingest_url, post
 from tests.relay.receiver import Received, receiver
-from tests.support.server import ServerProcess, hookhub_command
+from tests.support.server import ServerProcess, free_port, hookhub_command
 
 SMEE = Path(__file__).parent / "node" / "node_modules" / "smee-client" / "bin" / "smee.js"
 
@@ -192,3 +192,19 @@ async def test_restart_closes_sse_cleanly_and_hookhub_listen_resumes(
         await post(ingest_url(server, source), json={"n": 5})
         assert json.loads(local.next().body) == {"n": 5}
         listen.wait_for("Connected")
+
+
+def test_hookhub_listen_answers_502_when_the_local_server_is_down(
+    server: ServerProcess, processes: list[Process]
+) -> None:
+    source = create_source(server, settings={"reply": {"wait": True, "timeoutSeconds": 25}})
+    nothing_there = f"http://127.0.0.1:{free_port()}/hook"
+    listen = Process(
+        hookhub_command("listen", source["uid"], "--forward-to", nothing_there, "--server", server.url),
+        env={**server.env, "HOOKHUB_TOKEN": server.token},
+    )
+    processes.append(listen)
+    listen.wait_for("Connected")
+    response = httpx.post(ingest_url(server, source), json={"n": 1}, timeout=30)
+    assert response.status_code == 502
+    assert "could not reach" in response.text

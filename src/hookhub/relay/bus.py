@@ -32,12 +32,14 @@ class Claim(Enum):
 
 
 OnMessage = Callable[[str, dict[str, Any]], None]
+# Called when a lost subscription is back: messages of the gap are gone, listeners must resume.
+OnGap = Callable[[], None]
 
 
 class Bus(Protocol):
     distributed: bool
 
-    async def start(self, on_message: OnMessage) -> None: ...
+    async def start(self, on_message: OnMessage, on_gap: OnGap) -> None: ...
     async def stop(self) -> None: ...
     async def broadcast(self, kind: str, payload: dict[str, Any]) -> None: ...
     async def open_reply(self, reply_id: str) -> None: ...
@@ -51,7 +53,7 @@ class LocalBus:
     def __init__(self) -> None:
         self._replies: dict[str, tuple[str, float]] = {}
 
-    async def start(self, on_message: OnMessage) -> None:
+    async def start(self, on_message: OnMessage, on_gap: OnGap) -> None:
         return None
 
     async def stop(self) -> None:
@@ -108,8 +110,8 @@ class RedisBus:
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
-    async def start(self, on_message: OnMessage) -> None:
-        self._reader = asyncio.create_task(self._read(on_message), name="hookhub-relay-redis")
+    async def start(self, on_message: OnMessage, on_gap: OnGap) -> None:
+        self._reader = asyncio.create_task(self._read(on_message, on_gap), name="hookhub-relay-redis")
         # Listeners registered from now on must not miss events ingested on other nodes.
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
 
@@ -132,12 +134,14 @@ class RedisBus:
     async def healthy(self) -> bool:
         return bool(await self._redis.ping())
 
-    async def _read(self, on_message: OnMessage) -> None:
+    async def _read(self, on_message: OnMessage, on_gap: OnGap) -> None:
         delay = 0.1
         while True:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(CHANNEL)
+                    if self._subscribed.is_set():
+                        on_gap()
                     self._subscribed.set()
                     delay = 0.1
                     async for message in pubsub.listen():

@@ -51,7 +51,8 @@ class Relay:
     # -- service -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.bus.start(self._on_bus_message)
+        # After a Redis outage, listeners reconnect and resume from the event log.
+        await self.bus.start(self._on_bus_message, on_gap=self.listeners.close_all)
         if self.bus.distributed:
             self.runtime.health_checks["redis"] = self.bus.healthy
         self._restore_signals = on_exit_signal(self.listeners.close_all)

@@ -34,7 +34,7 @@ class ListenApp:
             await send_error(send, NotFound("Listen on /listen/{key}, where key is the source's ingest key."))
         elif scope["method"] == "OPTIONS":
             await send_bytes(send, 204, b"", headers=_PREFLIGHT)
-        elif scope["method"] not in ("GET", "HEAD"):
+        elif scope["method"] != "GET":
             await send_error(send, MethodNotAllowed("Listen with GET (Server-Sent Events) or a WebSocket."))
         else:
             source = await self.relay.sources.by_key(key)

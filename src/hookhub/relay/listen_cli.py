@@ -129,6 +129,11 @@ class Forwarder:
             )
         except httpx.HTTPError as exc:
             self.console.print(f"[red]✗[/] {method} {path or '/'} → {exc.__class__.__name__}: {exc}")
+            if event.get("replyId"):
+                # Tell the caller now rather than letting it wait for the timeout.
+                failed = {"type": "reply", "replyId": event["replyId"], "status": 502}
+                failed["body"] = f"hookhub listen could not reach {self.forward_to}: {exc.__class__.__name__}"
+                await ws.send(orjson.dumps(failed).decode())
             return
         elapsed = (time.perf_counter() - started) * 1000
         colour = "green" if response.status_code < 400 else "yellow" if response.status_code < 500 else "red"
