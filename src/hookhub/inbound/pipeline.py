@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hookhub.inbound")
 EVENT_ID_HEADER = b"x-hookhub-event-id"
 _NOT_FORWARDED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
-
-
-class ReplyTimeout(Exception):
-    pass
 
 
 class Pipeline:
@@ -144,21 +139,22 @@ class Pipeline:
                 "expires_at": received_at + timedelta(days=source.retention_days),
             }
         )
-        listener_json = listener_event(
-            id=event_id,
-            method=request.method,
-            path=request.path,
-            query=request.query_string,
-            headers=request.headers,
-            body=request.body,
-            received_at=received_at,
-            reply_id=reply_id,
-            event_type=event_type,
-        )
-        try:
-            await self.runtime.relay.publish(source.id, route_value, listener_json)
-        except Exception:
-            log.exception("publishing event %s to listeners failed (it is stored)", event_id)
+        if reply_id or _may_have_listeners(self.runtime.relay, source.id):
+            listener_json = listener_event(
+                id=event_id,
+                method=request.method,
+                path=request.path,
+                query=request.query_string,
+                headers=request.headers,
+                body=request.body,
+                received_at=received_at,
+                reply_id=reply_id,
+                event_type=event_type,
+            )
+            try:
+                await self.runtime.relay.publish(source.id, route_value, listener_json)
+            except Exception:
+                log.exception("publishing event %s to listeners failed (it is stored)", event_id)
         id_header = (EVENT_ID_HEADER, event_id.encode())
         if reply_id is None:
             return Answer(response.status, response.body, response.content_type, [id_header])
@@ -193,6 +189,16 @@ class Pipeline:
                 await conn.execute(event.update().where(event.c.id == event_id).values(response=response))
         except Exception:
             log.exception("could not record the reply of event %s", event_id)
+
+
+def _may_have_listeners(relay: Any, source_id: str) -> bool:
+    """False only when the relay is local to this process and nobody listens to the source:
+    then building the listener JSON is wasted work (a later listener resumes from the store)."""
+    bus = getattr(relay, "bus", None)
+    listeners = getattr(relay, "listeners", None)
+    if bus is None or listeners is None or getattr(bus, "distributed", True):
+        return True
+    return listeners.count(source_id) > 0
 
 
 def parse_payload(request: InboundRequest) -> Any:
@@ -237,7 +243,3 @@ def _text(value: Any, limit: int) -> str | None:
         return None
     text = value if isinstance(value, str) else orjson.dumps(value).decode()
     return text[:limit]
-
-
-def now() -> float:
-    return time.time()
