@@ -9,6 +9,7 @@ import httpx
 import websockets
 
 from tests.inbound.conftest import Sources
+from tests.support.server import ServerProcess
 
 ACTION_REQUIRED = {"type": "object", "required": ["action"], "properties": {"action": {"type": "string"}}}
 
@@ -107,3 +108,24 @@ def test_shared_source_websocket_needs_the_token(sources: Sources) -> None:
     asyncio.run(talk())
     [event] = sources.wait_for_events(source["id"], 1)
     assert event["eventType"] == "shared"
+
+
+def test_listeners_talk_back_to_websocket_producers(sources: Sources, server: ServerProcess) -> None:
+    source = xtoys_source(sources, listenersMayPublish=True)
+    key = source["ingestUrl"].rsplit("/", 1)[1]
+    ingest_ws = source["ingestUrl"].replace("http://", "ws://")
+    listen_ws = server.url.replace("http://", "ws://") + f"/listen/{key}"
+
+    async def talk() -> tuple[dict, dict]:
+        async with websockets.connect(listen_ws) as listener, websockets.connect(ingest_ws) as producer:
+            assert json.loads(await asyncio.wait_for(listener.recv(), 10))["type"] == "ready"
+            await producer.send(json.dumps({"action": "hello", "from": "script"}))
+            seen = json.loads(await asyncio.wait_for(listener.recv(), 10))
+            # The producer was registered before its message was ingested, so it is there now.
+            await listener.send(json.dumps({"type": "publish", "data": {"action": "vibrate"}}))
+            assert json.loads(await asyncio.wait_for(listener.recv(), 10))["type"] == "published"
+            return seen, json.loads(await asyncio.wait_for(producer.recv(), 10))
+
+    seen, back = asyncio.run(talk())
+    assert seen["body"] == {"action": "hello", "from": "script"} and seen["method"] == "POST"
+    assert back == {"action": "vibrate"}
