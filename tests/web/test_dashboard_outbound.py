@@ -8,7 +8,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 from standardwebhooks import Webhook
-from svix.api import ApplicationIn, EndpointIn, MessageIn, Svix, SvixOptions
+from svix.api import ApplicationIn, EndpointIn, EventTypeIn, MessageIn, Svix, SvixOptions
 
 from tests.support.server import ServerProcess
 from tests.web.conftest import screenshot, sign_in
@@ -34,22 +34,25 @@ def test_app_endpoint_message_attempt_resend(page: Page, server: ServerProcess) 
     app_id = page.url.rsplit("/", 1)[-1]
     assert svix.application.get(app_id).name == name
 
+    paid = f"invoice.paid.{uuid.uuid4().hex[:6]}"
+    svix.event_type.create(EventTypeIn(name=paid, description="An invoice was paid"))
     with receiver() as hook:
         page.click("#app-endpoints")
         page.fill("#endpoint-create input[name=url]", hook.url)
         page.fill("#endpoint-create input[name=description]", "billing receiver")
-        page.fill("#endpoint-create input[name=filterTypes]", "invoice.paid, invoice.voided")
+        page.fill("#endpoint-create input[name=filterTypes]", "invoice.voided")
+        page.click(f"#endpoint-create .chip:text-is('{paid}')")  # a known event type, offered
         page.click("#endpoint-create button[type=submit]")
         expect(page.locator(".endpoint-url")).to_contain_text(hook.url)
         (endpoint,) = svix.endpoint.list(app_id).data
-        assert sorted(endpoint.event_types or []) == ["invoice.paid", "invoice.voided"]
+        assert sorted(endpoint.event_types or []) == sorted([paid, "invoice.voided"])
         page.click("#reveal-secret")
         expect(page.locator("#endpoint-secret")).to_contain_text("whsec_")
         secret = page.locator("#endpoint-secret").inner_text()
 
         # Send a message from the page; the receiver gets it signed with the secret shown above.
         page.goto(f"{server.url}/ui#/apps/{app_id}/messages")
-        page.fill("#message-create input[name=eventType]", "invoice.paid")
+        page.fill("#message-create input[name=eventType]", paid)
         page.fill("#message-create textarea[name=payload]", '{"invoice": "in_1", "amount": 990}')
         page.click("#message-create button[type=submit]")
         expect(page.locator("#message-payload")).to_contain_text('"amount": 990')

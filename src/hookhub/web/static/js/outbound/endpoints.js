@@ -26,14 +26,34 @@ import { go } from "../lib/router.js";
 const base = (ctx) => ctx.base || `/api/v1/app/${enc(ctx.appId)}`;
 const filterTypes = (ep) => ep.filterTypes || ep.eventTypes || null;
 
+// Names of the event types an endpoint can subscribe to, offered as clickable suggestions.
+function eventTypeHints(ctx, typesInput) {
+  const box = h("small", { class: "muted hints" });
+  ctx.api
+    .list("/api/v1/event-type", { limit: 250 })
+    .then((page) => {
+      const names = page.data.filter((t) => !t.archived).map((t) => t.name);
+      if (!names.length) return;
+      mount(box, "Known: ", names.map((name) =>
+        h("button", { type: "button", class: "chip", onclick: () => {
+          const current = typesInput.value.split(",").map((s) => s.trim()).filter(Boolean);
+          if (!current.includes(name)) typesInput.value = [...current, name].join(", ");
+        } }, name)));
+    })
+    .catch(() => {});
+  return box;
+}
+
 export function endpointForm(ctx, endpoint, onSaved) {
   const ep = endpoint || {};
+  const typesInput = input("filterTypes", { value: (filterTypes(ep) || []).join(", "), placeholder: "all" });
   return form(
     { id: endpoint ? "endpoint-edit" : "endpoint-create" },
     [
       field("URL", input("url", { type: "url", required: true, value: ep.url || "", placeholder: "https://example.com/webhooks" })),
       field("Description", input("description", { value: ep.description || "" })),
-      field("Event types", input("filterTypes", { value: (filterTypes(ep) || []).join(", "), placeholder: "all" }), "Comma-separated; empty receives every event type."),
+      field("Event types", typesInput, "Comma-separated; empty receives every event type."),
+      ctx.base ? null : eventTypeHints(ctx, typesInput),
       field("Channels", input("channels", { value: (ep.channels || []).join(", "), placeholder: "all" })),
       field("Rate limit (messages/s)", input("throttleRate", { type: "number", min: 1, value: ep.throttleRate ?? ep.rateLimit ?? "" })),
       endpoint ? null : field("UID", input("uid", { value: "" }), "Optional; usable instead of the id."),
