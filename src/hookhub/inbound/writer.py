@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookhub.inbound.sqlite_batch import SqliteBatchWriter, sqlite_path
 from hookhub.store.db import Database
 from hookhub.store.tables import endpoint, event
 
@@ -31,6 +32,9 @@ class EventWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        path = sqlite_path(db.url) if db.is_sqlite else None
+        self._fast = SqliteBatchWriter(path) if path else None
+        self._with_endpoints: set[str] = set()
 
     async def write(self, row: dict[str, Any]) -> None:
         if self._task is None or self._task.done():
@@ -49,6 +53,8 @@ class EventWriter:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._fast is not None:
+            await self._fast.close()
 
     async def _run(self) -> None:
         while True:
@@ -85,6 +91,14 @@ class EventWriter:
         return enqueued
 
     async def _commit(self, rows: list[dict[str, Any]]) -> bool:
+        if self._fast is not None and not self._with_endpoints.intersection(row["source_id"] for row in rows):
+            with_endpoints = await self._fast.commit(rows)
+            if not with_endpoints:
+                return False
+            # A hint only (the fast path checks every time); forgotten now and then.
+            if len(self._with_endpoints) > 1000:
+                self._with_endpoints.clear()
+            self._with_endpoints |= with_endpoints
         async with self._db.write() as conn:
             await conn.execute(event.insert(), rows)
             return await enqueue_deliveries(conn, rows)
