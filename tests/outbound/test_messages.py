@@ -200,3 +200,27 @@ def test_deliver_at_and_retention_are_accepted(api: httpx.Client, app: Applicati
     )
     assert response.status_code == 202, response.text
     assert datetime.fromisoformat(response.json()["deliverAt"]) == datetime.fromisoformat(later)
+
+
+def test_times_without_offset_are_utc(api: httpx.Client, app: ApplicationOut) -> None:
+    later = (datetime.now(UTC) + timedelta(minutes=5)).replace(tzinfo=None, microsecond=0)
+    made = api.post(
+        f"/api/v1/app/{app.id}/msg", json={"eventType": "a", "payload": {}, "deliverAt": later.isoformat()}
+    )
+    assert made.status_code == 202, made.text
+    assert datetime.fromisoformat(made.json()["deliverAt"]) == later.replace(tzinfo=UTC)
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    listed = api.get(f"/api/v1/app/{app.id}/msg", params={"after": hour_ago})
+    assert listed.status_code == 200 and [m["id"] for m in listed.json()["data"]] == [made.json()["id"]]
+
+
+def test_payload_numbers_beyond_64_bits_are_refused(api: httpx.Client, app: ApplicationOut) -> None:
+    body = b'{"eventType": "a", "payload": {"n": 123456789012345678901234567890}}'
+    plain = api.post(f"/api/v1/app/{app.id}/msg", content=body, headers={"content-type": "application/json"})
+    keyed = api.post(
+        f"/api/v1/app/{app.id}/msg",
+        content=body,
+        headers={"content-type": "application/json", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert plain.status_code in (400, 422) and keyed.status_code in (400, 422), (plain.text, keyed.text)
+    assert api.get(f"/api/v1/app/{app.id}/msg").json()["data"] == []

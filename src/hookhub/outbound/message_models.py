@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlalchemy.engine import Row
 
 from hookhub.api.models import ApiModel, Uid
@@ -29,10 +29,22 @@ class MessageIn(ApiModel):
     # Creates the application named in the path when it does not exist yet (Svix behaviour).
     application: ApplicationIn | None = None
 
+    @field_validator("deliver_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value)
+
 
 class MessagePrecheckIn(ApiModel):
     event_type: RequiredEventType
     channels: list[Channel] | None = None
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Times without an offset are taken as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def render_message(row: Row, *, with_content: bool) -> dict[str, Any]:

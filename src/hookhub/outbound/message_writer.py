@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hookhub import ids
 from hookhub.auth.tokens import Principal
-from hookhub.errors import Conflict, HookhubError, NotFound
+from hookhub.errors import Conflict, HookhubError, NotFound, validation_error
 from hookhub.outbound.message_models import MessageIn
 from hookhub.outbound.sqlite_insert import RawInsert
 from hookhub.runtime import Runtime
@@ -186,20 +186,17 @@ class MessageWriter:
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
             outcomes = await self._runtime.db.run_write(partial(_write, batch=batch))
-        except IntegrityError as exc:
+        except Exception as exc:
             if len(batch) > 1:  # find the culprit: one message per transaction
                 for item in batch:
                     await self._commit([item])
                 return
-            # A concurrent writer (another process) took the eventId after our check.
-            failure: BaseException = Conflict(_DUPLICATE) if batch[0].body.event_id else exc
+            failure: BaseException = exc
+            if isinstance(exc, IntegrityError) and batch[0].body.event_id is not None:
+                # A concurrent writer (another process) took the eventId after our check.
+                failure = Conflict(_DUPLICATE)
             if not batch[0].future.done():
                 batch[0].future.set_exception(failure)
-            return
-        except Exception as exc:
-            for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(exc)
             return
         enqueued = False
         for item, outcome in zip(batch, outcomes, strict=True):
@@ -234,7 +231,10 @@ async def create_message(
     runtime: Runtime, principal: Principal, app_ref: str, body: MessageIn, *, with_content: bool
 ) -> bytes:
     """Store and fan out one message; the JSON answer (Svix ``MessageOut``) as bytes."""
-    payload = orjson.dumps(body.payload).decode()
+    try:
+        payload = orjson.dumps(body.payload).decode()
+    except orjson.JSONEncodeError as exc:
+        raise validation_error(["body", "payload"], f"payload cannot be stored as JSON: {exc}") from None
     now = utcnow()
     row = {
         "id": ids.new_id("msg"),

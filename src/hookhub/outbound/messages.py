@@ -18,7 +18,7 @@ from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.pagination import Ordering, Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.errors import NotFound
-from hookhub.outbound.message_models import MessageIn, MessagePrecheckIn, render_message
+from hookhub.outbound.message_models import MessageIn, MessagePrecheckIn, as_utc, render_message
 from hookhub.outbound.message_writer import create_message
 from hookhub.outbound.scope import app_ref_clause, find_app_id
 from hookhub.outbound.wire import json_response, no_content, parse_body
@@ -91,9 +91,9 @@ async def list_messages(
         if tag:
             query = query.where(_json_contains(message.c.tags, tag, dialect, "tag"))
         if before:
-            query = query.where(message.c.created_at < before)
+            query = query.where(message.c.created_at < as_utc(before))
         if after:
-            query = query.where(message.c.created_at > after)
+            query = query.where(message.c.created_at > as_utc(after))
         result = await paginate(
             conn,
             query,

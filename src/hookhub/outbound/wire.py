@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -14,6 +16,7 @@ from hookhub.errors import BadRequest, ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 NO_CONTENT = 204
+_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 def json_response(data: Any, status_code: int = 200) -> Response:
@@ -39,8 +42,10 @@ async def parse_body(request: Request, model: type[M]) -> M:
 def parse_json(raw: bytes, model: type[M]) -> M:
     """Malformed JSON is a 400; a body that does not fit ``model`` a 422 with ``loc`` under body."""
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        # orjson reads integers beyond 64 bits as floats (changing them); the standard library
+        # keeps them exact, so that such payloads are refused the same way on every path.
+        data = json.loads(raw) if _LONG_DIGITS.search(raw) else orjson.loads(raw)
+    except ValueError as exc:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
     try:
         return model.model_validate(data)

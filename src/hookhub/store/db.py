@@ -44,6 +44,8 @@ class Database:
         # SQLite has one writer at a time; queueing writers here avoids the busy handler's sleeps.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._sync_engine: sa.Engine | None = None
+        # A second connection only sees the same data when the database is a file.
+        self._own_file = self.is_sqlite and sa.make_url(self.url).database not in (None, "", ":memory:")
         self._sync_thread: ThreadPoolExecutor | None = None
 
     @property
@@ -71,7 +73,7 @@ class Database:
         connection, so the whole transaction costs one thread switch instead of several per
         statement; on PostgreSQL it runs through ``AsyncConnection.run_sync``.
         """
-        if self._write_lock is None:
+        if self._write_lock is None or not self._own_file:
             async with self.write() as conn:
                 return await conn.run_sync(fn)
         if self._sync_thread is None:
@@ -81,7 +83,8 @@ class Database:
 
     def _sync_write(self, fn: Callable[[sa.Connection], T]) -> T:
         if self._sync_engine is None:
-            self._sync_engine = sa.create_engine(self.url, pool_size=1, max_overflow=0)
+            url = sa.make_url(self.url).set(drivername="sqlite")
+            self._sync_engine = sa.create_engine(url, pool_size=1, max_overflow=0)
             _configure_sqlite(self._sync_engine)
         with self._sync_engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
             return fn(conn)
