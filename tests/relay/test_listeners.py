@@ -158,3 +158,18 @@ async def test_sse_resume_with_last_event_id(node: Node) -> None:
         assert json.loads(message["data"])["id"] == missed["id"]
         live = await node.ingest(source["id"], route_key="h1")
         assert (await sse.event())["id"] == live["id"]
+
+
+async def test_resume_on_a_routed_source_uses_the_keys_of_the_subscribe_frame(node: Node) -> None:
+    source = await node.create_source(routeKeyPath="body.device")
+    first = await node.ingest(source["id"], route_key="d1")
+    await node.ingest(source["id"], route_key="d2")
+    missed = await node.ingest(source["id"], route_key="d1")
+    async with ws_listener(f"{node.ws_url}/listen/{source['key']}?since={first['id']}") as ws:
+        assert await ws.send({"type": "subscribe", "data": {"$keys": ["d1"]}}) == {
+            "type": "subscribed",
+            "keys": ["d1"],
+        }
+        assert (await ws.event())["id"] == missed["id"]
+        live = await node.ingest(source["id"], route_key="d1")
+        assert (await ws.event())["id"] == live["id"]

@@ -6,6 +6,7 @@ import asyncio
 import secrets
 
 import httpx
+import pytest
 
 from tests.relay.clients import ws_listener
 from tests.relay.harness import Node
@@ -92,3 +93,17 @@ async def test_bad_replies(node: Node) -> None:
         assert good.status_code == 202
     reply = await waiting
     assert reply is not None and reply.status == 200 and reply.body == b""
+
+
+async def test_a_reply_after_the_caller_went_away_gets_409(node: Node) -> None:
+    source = await node.create_source()
+    reply_id = new_reply_id()
+    await node.ingest(source["id"], reply_id=reply_id)
+    waiting = asyncio.create_task(node.runtime.relay.wait_reply(reply_id, 30))
+    await asyncio.sleep(0)  # let it start waiting
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    async with httpx.AsyncClient(base_url=node.url) as client:
+        late = await client.post(f"/ingest/api/v1/reply/{reply_id}", json={"status": 200})
+    assert late.status_code == 409

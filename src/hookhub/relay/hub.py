@@ -10,9 +10,10 @@ so a listener on one node gets events ingested on another and a reply reaches th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from hookhub.errors import Conflict, NotFound
@@ -102,6 +103,11 @@ class Relay:
                 return await asyncio.wait_for(asyncio.shield(waiter), timeout)
             except TimeoutError:
                 pass
+            except asyncio.CancelledError:
+                # The caller went away: close the request so later replies get 409, not 202.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.bus.claim_reply(reply_id))
+                raise
             # Close the request: replies from now on get 409. Lost the race? One is in flight.
             if await self.bus.claim_reply(reply_id) is not Claim.TAKEN:
                 return None
@@ -201,6 +207,9 @@ class Relay:
         elif kind == "reply":
             self._resolve(payload["r"], reply_from_wire(payload["reply"]))
         elif kind == "produce":
-            task = asyncio.get_running_loop().create_task(self._send_to_producers(payload["s"], payload["t"]))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._background(self._send_to_producers(payload["s"], payload["t"]))
+
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

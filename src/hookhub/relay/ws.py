@@ -60,8 +60,20 @@ async def serve_ws(
         async def send_frame(frame: Frame) -> None:
             await send_text(frame.json)
 
-        stream = asyncio.ensure_future(pump(relay, listener, request.since, send_frame))
-        reader = asyncio.ensure_future(_read_frames(relay, source, listener, websocket, send_text))
+        # On a routed source a listener may give its keys in a first subscribe frame; the missed
+        # events it resumes with are chosen by those keys, so the stream waits for them.
+        subscribed = asyncio.Event()
+        if listener.keys is not None or not source.routed:
+            subscribed.set()
+
+        async def stream_events() -> None:
+            await subscribed.wait()
+            await pump(relay, listener, request.since, send_frame)
+
+        stream = asyncio.ensure_future(stream_events())
+        reader = asyncio.ensure_future(
+            _read_frames(relay, source, listener, websocket, send_text, subscribed)
+        )
         try:
             await asyncio.wait({stream, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -89,7 +101,12 @@ async def _deny(websocket: WebSocket, error: HookhubError) -> None:
 
 
 async def _read_frames(
-    relay: Relay, source: SourceInfo, listener: Listener, websocket: WebSocket, send_text: Any
+    relay: Relay,
+    source: SourceInfo,
+    listener: Listener,
+    websocket: WebSocket,
+    send_text: Any,
+    subscribed: asyncio.Event,
 ) -> None:
     while True:
         message = await websocket.receive()
@@ -97,6 +114,8 @@ async def _read_frames(
             return
         raw = message.get("text") if message.get("text") is not None else message.get("bytes")
         answer = await _handle(relay, source, listener, raw)
+        if answer is not None and answer["type"] == "subscribed":
+            subscribed.set()
         if answer is not None:
             await send_text(orjson.dumps(answer).decode())
 
