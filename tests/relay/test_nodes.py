@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from websockets.exceptions import ConnectionClosed
 
 from tests.relay.clients import sse_listener, ws_listener
 from tests.relay.harness import Node, redis_url, running_node
@@ -74,3 +75,27 @@ async def test_health_reports_redis(nodes: tuple[Node, Node]) -> None:
     async with httpx.AsyncClient() as client:
         health = (await client.get(f"{nodes[0].url}/api/v1/health")).json()
     assert health["components"]["redis"] == "ok"
+
+
+async def test_listeners_resume_from_the_log_after_the_redis_subscription_is_lost(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    source = await a.create_source()
+    url = f"{a.ws_url}/listen/{source['key']}"
+    async with ws_listener(url) as ws:
+        seen = await b.ingest(source["id"])
+        assert (await ws.event())["id"] == seen["id"]
+        # Cut node a's subscription (only its own connection: it has a name of its own).
+        admin = aioredis.from_url(redis_url(REDIS_DB))
+        for client in await admin.client_list():
+            if client["name"] == a.runtime.relay.bus.client_name and "subscribe" in client["cmd"]:
+                await admin.client_kill_filter(_id=client["id"])
+        await admin.aclose()
+        # Events of the gap may be lost on the channel, so a's listeners are told to resume.
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.event(timeout=20)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    missed = await b.ingest(source["id"])
+    async with ws_listener(f"{url}?since={seen['id']}") as ws:
+        assert (await ws.event())["id"] == missed["id"]

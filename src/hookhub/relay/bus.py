@@ -105,7 +105,9 @@ class RedisBus:
         from redis import asyncio as aioredis
 
         self.node = os.urandom(8).hex()
-        self._redis = aioredis.from_url(url)
+        # Named, so an operator (or a test) can tell this node's connections apart in CLIENT LIST.
+        self.client_name = f"hookhub-relay-{self.node}"
+        self._redis = aioredis.from_url(url, client_name=self.client_name)
         self._claim = self._redis.register_script(_CLAIM_SCRIPT)
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()

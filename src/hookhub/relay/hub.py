@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from hookhub.errors import Conflict, NotFound
+from hookhub.errors import Conflict, NotFound, ServiceUnavailable
 from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.relay.bus import Bus, Claim, LocalBus, RedisBus
 from hookhub.relay.listeners import Frame, ListenerRegistry, route_key_text
@@ -97,7 +97,10 @@ class Relay:
     async def wait_reply(self, reply_id: str, timeout: float) -> Reply | None:
         """The first reply posted for ``reply_id`` within ``timeout`` seconds, or None."""
         waiter = self._waiter(reply_id)
-        await self.bus.open_reply(reply_id)
+        try:
+            await self.bus.open_reply(reply_id)
+        except Exception:  # Redis down: a reply posted to this node still arrives
+            log.exception("relay: could not open reply %s", reply_id)
         try:
             try:
                 return await asyncio.wait_for(asyncio.shield(waiter), timeout)
@@ -109,7 +112,12 @@ class Relay:
                     await asyncio.shield(self.bus.claim_reply(reply_id))
                 raise
             # Close the request: replies from now on get 409. Lost the race? One is in flight.
-            if await self.bus.claim_reply(reply_id) is not Claim.TAKEN:
+            try:
+                claim = await self.bus.claim_reply(reply_id)
+            except Exception:
+                log.exception("relay: could not close reply %s", reply_id)
+                return None
+            if claim is not Claim.TAKEN:
                 return None
             try:
                 return await asyncio.wait_for(asyncio.shield(waiter), LATE_REPLY_GRACE_SECONDS)
@@ -120,7 +128,11 @@ class Relay:
 
     async def post_reply(self, reply_id: str, reply: Reply) -> None:
         """Give ``reply`` to the request waiting under ``reply_id`` (404 unknown, 409 too late)."""
-        claim = await self.bus.claim_reply(reply_id)
+        try:
+            claim = await self.bus.claim_reply(reply_id)
+        except Exception as exc:
+            log.exception("relay: could not claim reply %s", reply_id)
+            raise ServiceUnavailable("The relay's pub/sub is unavailable; try again.") from exc
         if claim is Claim.UNKNOWN:
             raise NotFound("No request is waiting for a reply with this replyId.")
         if claim is Claim.TAKEN:
