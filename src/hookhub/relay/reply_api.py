@@ -6,8 +6,10 @@ later ones get 409; an unknown or long-expired replyId gets 404.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from hookhub.api.deps import RuntimeDep
@@ -16,14 +18,26 @@ from hookhub.relay.replies import parse_reply
 
 router = APIRouter(tags=["Relay"])
 
+_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "integer", "minimum": 200, "maximum": 599, "default": 200},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "body": {"description": "A string (sent as is) or any JSON value (sent as application/json)."},
+    },
+}
+
 
 @router.post(
-    "/ingest/api/v1/reply/{reply_id}",
+    "/ingest/api/v1/reply/{replyId}",
     status_code=202,
     summary="Reply to a waiting webhook request",
     response_class=JSONResponse,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _SCHEMA}}}},
 )
-async def post_reply(reply_id: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
+async def post_reply(
+    reply_id: Annotated[str, Path(alias="replyId")], request: Request, runtime: RuntimeDep
+) -> JSONResponse:
     """Body: ``{"status": 201, "headers": {…}, "body": <string or JSON>}``."""
     raw = await request.body()
     try:
