@@ -100,7 +100,13 @@ export async function eventInspector(api, target, srcId, evtId) {
     section(
       "Reply",
       response
-        ? h("div", { id: "event-response" }, h("p", {}, "The caller got ", httpBadge(response.status)), kv(response.headers), code(response.body ?? ""))
+        ? h(
+            "div",
+            { id: "event-response" },
+            h("p", {}, "The caller got ", httpBadge(response.status), response.timedOut ? " — no reply came in time" : ""),
+            response.headers && Object.keys(response.headers).length ? kv(response.headers) : null,
+            response.body !== undefined && response.body !== null && response.body !== "" ? code(response.body) : null,
+          )
         : evt.replyId
           ? replyForm(api, evt, () => eventInspector(api, target, srcId, evt.id))
           : h("p", { class: "muted" }, "No reply recorded."),
