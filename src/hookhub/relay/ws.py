@@ -83,8 +83,9 @@ async def serve_ws(
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, OSError, RuntimeError):
                     await task
         if stream.done() and not stream.cancelled():
+            # Too slow, server stopping, or a pub/sub gap: the client resumes with ?since=.
             reason = (
-                "listener too slow: reconnect with ?since=" if listener.overflowed else "server shutting down"
+                "listener too slow; resume with ?since=" if listener.overflowed else "resume with ?since="
             )
             with contextlib.suppress(Exception):
                 await websocket.close(CLOSE_TOO_SLOW if listener.overflowed else 1012, reason)
