@@ -2,7 +2,9 @@
 
 An endpoint matches when it is enabled, its ``filter_types`` (if set) contain the event type and
 its ``channels`` (if set) intersect the message's channels. The caller commits, then calls
-``runtime.deliveries_enqueued()`` to wake the delivery workers.
+``runtime.deliveries_enqueued()`` to wake the delivery workers. Outbound messages are fanned out
+in batches by ``outbound/message_writer.py`` with ``matching_endpoint_ids`` and ``delivery_rows``;
+inbound events one at a time with ``enqueue_for_event``.
 """
 
 from __future__ import annotations
@@ -90,22 +92,6 @@ async def insert_deliveries(
     if rows:
         await conn.execute(delivery.insert(), rows)
     return len(rows)
-
-
-async def enqueue_for_message(
-    conn: AsyncConnection,
-    *,
-    app_id: str,
-    message_id: str,
-    event_type: str,
-    channels: Iterable[str] | None = None,
-    deliver_at: datetime | None = None,
-) -> int:
-    """Pending deliveries of an outbound message to its application's matching endpoints."""
-    query = sa.select(*_MATCH_COLUMNS).where(endpoint.c.app_id == app_id, endpoint.c.disabled.is_(False))
-    rows = (await conn.execute(query)).all()
-    targets = matching_endpoint_ids(rows, event_type, channels)
-    return await insert_deliveries(conn, targets, message_id=message_id, due_at=deliver_at)
 
 
 async def enqueue_for_event(conn: AsyncConnection, *, source_id: str, event_id: str, event_type: str) -> int:
