@@ -137,3 +137,20 @@ def test_waiting_event_is_answered_from_the_inspector(
         thread.join(30)
     assert answer["r"].status_code == 201
     assert answer["r"].text == "pong"
+
+
+def test_rotating_the_ingest_url(page: Page, server: ServerProcess, api: httpx.Client) -> None:
+    source = api.post("/ingest/api/v1/source", json={"name": "Rotates"}).json()
+    old_url = source["ingestUrl"]
+    sign_in(page, server, f"/sources/{source['id']}")
+    expect(page.locator("#ingest-url")).to_have_text(old_url)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#rotate-ingest-url")
+    expect(page.locator("#ingest-url")).not_to_have_text(old_url)
+    new_url = page.locator("#ingest-url").inner_text()
+    assert new_url == api.get(f"/ingest/api/v1/source/{source['id']}").json()["ingestUrl"]
+    assert httpx.post(old_url, json={}).status_code == 404
+    assert httpx.post(new_url, json={"after": "rotation"}).status_code == 200
+    # The tail follows the new key: the request shows up live.
+    expect(page.locator("#tail-status")).to_have_text("● live")
+    expect(page.locator("#tail .event-row")).to_have_count(1)

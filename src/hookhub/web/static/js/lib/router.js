@@ -60,3 +60,8 @@ function compile(pattern) {
 export function go(path) {
   window.location.hash = `#${path}`;
 }
+
+// Renders the current view again (running its cleanup first, e.g. closing a live stream).
+export function rerender() {
+  window.dispatchEvent(new HashChangeEvent("hashchange"));
+}

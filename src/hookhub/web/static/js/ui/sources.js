@@ -3,7 +3,7 @@
 import { enc } from "../lib/api.js";
 import { badge, busy, button, code, errorBox, field, formatTime, h, mount, section, table, toast } from "../lib/dom.js";
 import { form, formError, input, optional, select, submit, textarea, value } from "../lib/forms.js";
-import { go } from "../lib/router.js";
+import { go, rerender } from "../lib/router.js";
 
 export const SOURCES = "/ingest/api/v1/source";
 export const sourcePath = (src) => `${SOURCES}/${enc(src)}`;
@@ -172,7 +172,7 @@ export async function sourceDetail(api, target, srcId, isCurrent) {
       if (!window.confirm("Issue a new ingest URL? The current one stops working.")) return;
       await api.post(`${sourcePath(source.id)}/token/rotate`, {});
       toast("New ingest URL issued");
-      await sourceDetail(api, target, source.id, isCurrent);
+      rerender(); // closes the tail on the old key and opens one on the new
     }), { id: "rotate-ingest-url" });
   mount(
     target,
