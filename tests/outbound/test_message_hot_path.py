@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -52,3 +53,24 @@ def test_concurrent_creates_keep_event_ids_unique(
     assert sorted(m["id"] for m in listed) == sorted(created)
     for message_id in created:
         assert len(delivery_endpoints(server.database_url, message_id)) == 1
+
+
+def test_a_failing_message_does_not_fail_its_batch(
+    server: ServerProcess, svix: Svix, app: ApplicationOut
+) -> None:
+    """One request creates an application whose uid is taken (a database error inside the batch)."""
+    url = server.url + "/api/v1/app/{}/msg"
+
+    def post(i: int) -> httpx.Response:
+        with httpx.Client(headers=server.headers, timeout=30) as client:
+            if i == 5:
+                body = {"eventType": "a", "payload": {}, "application": {"name": "dup", "uid": app.uid}}
+                return client.post(url.format(f"fresh-{uuid.uuid4().hex[:8]}"), json=body)
+            return client.post(url.format(app.id), json={"eventType": "a", "payload": {"i": i}})
+
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(post, range(12)))
+    assert [r.status_code for r in responses].count(202) == 11
+    assert responses[5].status_code == 409, responses[5].text
+    with server.client() as api:
+        assert len(api.get(f"/api/v1/app/{app.id}/msg").json()["data"]) == 11

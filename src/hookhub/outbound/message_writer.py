@@ -50,6 +50,7 @@ _MESSAGE_COLUMNS = (
 _INSERT_MESSAGES = RawInsert(message, _MESSAGE_COLUMNS)
 _INSERT_DELIVERIES = RawInsert(delivery, DELIVERY_COLUMNS)
 _DUPLICATE = "A message with this eventId already exists for this application."
+_APP_TAKEN = "An application with this uid already exists."
 
 
 @dataclass(slots=True)
@@ -175,11 +176,19 @@ class MessageWriter:
         return await item.future
 
     async def _drain(self) -> None:
+        batch: list[_Pending] = []
         try:
             await asyncio.sleep(0)  # let the requests that are already runnable join this batch
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 await self._commit(batch)
+        except BaseException as exc:  # a bug or shutdown: nobody may wait forever
+            failure = exc if isinstance(exc, Exception) else RuntimeError("message writer stopped")
+            for item in [*batch, *self._queue]:
+                if not item.future.done():
+                    item.future.set_exception(failure)
+            self._queue = []
+            raise
         finally:
             self._task = None
 
@@ -192,9 +201,10 @@ class MessageWriter:
                     await self._commit([item])
                 return
             failure: BaseException = exc
-            if isinstance(exc, IntegrityError) and batch[0].body.event_id is not None:
-                # A concurrent writer (another process) took the eventId after our check.
-                failure = Conflict(_DUPLICATE)
+            if isinstance(exc, IntegrityError):
+                # A concurrent writer took the eventId after our check, or the application to
+                # create alongside the message has a uid that is taken.
+                failure = Conflict(_DUPLICATE if batch[0].body.event_id is not None else _APP_TAKEN)
             if not batch[0].future.done():
                 batch[0].future.set_exception(failure)
             return
