@@ -147,3 +147,22 @@ def test_api_data_is_text_never_markup(page: Page, server: ServerProcess, api: h
     screenshot(page, "dashboard-sources")
     assert page.locator("main img, main b").count() == 0
     assert page.evaluate("window.pwned") is None
+
+
+def test_chart_buckets_attempts_over_a_window_ending_now(page: Page, server: ServerProcess) -> None:
+    page.goto(f"{server.url}/portal")  # any page of ours, for the module's origin
+    slots = page.evaluate(
+        """async () => {
+            const { bucketAttempts } = await import("/ui/static/js/lib/chart.js");
+            const now = Date.parse("2026-01-01T12:00:00Z");
+            const at = (minutesAgo, status) =>
+                ({ timestamp: new Date(now - minutesAgo * 60000).toISOString(), status });
+            // Status 0 success, 2 failed, 1 pending (not counted); all within the last hour → a 1 h window.
+            const attempts = [at(58, 2), at(57, 0), at(2, 0), at(1, 0), at(1, 2), at(1, 1)];
+            return bucketAttempts(attempts, 12, now).map((s) => [s.success, s.fail, (now - s.from) / 60000]);
+        }"""
+    )
+    assert len(slots) == 12
+    assert slots[0] == [1, 1, 60]  # 60..55 minutes ago: a failure at 58, a success at 57
+    assert slots[-1] == [2, 1, 5]  # the last five minutes
+    assert sum(s[0] for s in slots) == 3 and sum(s[1] for s in slots) == 2
