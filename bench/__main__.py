@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                 profiles += run.profiles
             except Exception as exc:  # hookhub did not start: say so, go on with the next backend
                 log.error("%s", exc)
-                rows = [Row("hookhub", f"error: could not start ({type(exc).__name__})")]
+                first_line = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else ""
+                rows = [Row("hookhub", f"error: could not run ({type(exc).__name__}: {first_line})")]
             results[backend] = [asdict(row) for row in rows]
             tables.append(table(TITLES[backend], rows))
     finally:
