@@ -2,8 +2,8 @@
 
 Concurrent creates are queued and written by one task, many per transaction: one query resolves
 the applications and their enabled endpoints, one multi-row insert writes the messages, one the
-pending deliveries (store/fanout.py's matching rule). On SQLite the whole batch is one hop to a
-writer thread (``Database.run_write``).
+pending deliveries (store/fanout.py's matching rule), both straight on the driver
+(``raw_insert``). On SQLite the whole batch is one hop to a writer thread (``Database.run_write``).
 
 Every message is still all-or-nothing: problems known before the insert (unknown app, wrong
 scope, duplicate ``eventId``) fail only that message; a database error during the insert makes
@@ -28,7 +28,7 @@ from hookhub import ids
 from hookhub.auth.tokens import Principal
 from hookhub.errors import Conflict, HookhubError, NotFound, validation_error
 from hookhub.outbound.message_models import MessageIn
-from hookhub.outbound.sqlite_insert import RawInsert
+from hookhub.outbound.raw_insert import RawInsert
 from hookhub.runtime import Runtime
 from hookhub.store.fanout import DELIVERY_COLUMNS, delivery_rows, matching_endpoint_ids
 from hookhub.store.tables import application, delivery, endpoint, message
@@ -147,17 +147,10 @@ def _write(conn: sa.Connection, batch: list[_Pending]) -> list[int | HookhubErro
         targets = matching_endpoint_ids(app.endpoints, item.body.event_type, item.body.channels)
         deliveries += delivery_rows(targets, message_id=item.row["id"], due_at=item.body.deliver_at, now=now)
         outcomes.append(len(targets))
-    raw = conn.dialect.name == "sqlite"
     if messages:
-        if raw:
-            _INSERT_MESSAGES.run(conn, messages)
-        else:
-            conn.execute(message.insert(), messages)
+        _INSERT_MESSAGES.run(conn, messages)
     if deliveries:
-        if raw:
-            _INSERT_DELIVERIES.run(conn, deliveries)
-        else:
-            conn.execute(delivery.insert(), deliveries)
+        _INSERT_DELIVERIES.run(conn, deliveries)
     return outcomes
 
 

@@ -1,9 +1,10 @@
-"""Multi-row INSERT straight on SQLite's DB-API cursor, for the message-create batch.
+"""Multi-row INSERT straight on the driver, for the message-create batch.
 
-SQLAlchemy's per-row parameter processing costs more than SQLite's own work on a batch insert.
-Values are converted exactly as the column types would store them (``UtcDateTime`` as naive-UTC
-text, ``Json`` as JSON text, ``None`` included as ``null``), so reads through SQLAlchemy see the
-same data either way. PostgreSQL keeps the ordinary SQLAlchemy path.
+SQLAlchemy's per-row parameter processing costs more than the database's own work on a batch
+insert. Values are converted exactly as the column types would store them (``UtcDateTime`` as
+naive UTC, ``Json`` as JSON text with ``None`` as ``null``), so reads through SQLAlchemy see the
+same data either way. SQLite: ``executemany`` on the DB-API cursor (called on the writer thread).
+PostgreSQL: asyncpg's ``executemany``, awaited from inside ``AsyncConnection.run_sync``.
 """
 
 from __future__ import annotations
@@ -13,29 +14,41 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.util import await_only
 
 from hookhub.store.types import UtcDateTime
 
 
-def _datetime(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+def _naive_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    return (
+        None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    )
 
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _converter(column: sa.Column) -> Callable[[Any], Any] | None:
-    if isinstance(column.type, UtcDateTime):
-        return _datetime
-    if isinstance(column.type, sa.JSON):
-        return _json
-    return None
+def _converters(table: sa.Table, columns: Sequence[str], dialect: str) -> list[Callable[[Any], Any] | None]:
+    datetime_to = _sqlite_datetime if dialect == "sqlite" else _naive_utc
+    converters: list[Callable[[Any], Any] | None] = []
+    for name in columns:
+        column_type = table.c[name].type
+        if isinstance(column_type, UtcDateTime):
+            converters.append(datetime_to)
+        elif isinstance(column_type, sa.JSON):
+            converters.append(_json)
+        else:
+            converters.append(None)
+    return converters
 
 
 class RawInsert:
@@ -43,21 +56,35 @@ class RawInsert:
 
     def __init__(self, table: sa.Table, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
-        marks = ", ".join("?" * len(self.columns))
-        self.sql = f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES ({marks})"
-        self._convert = [(name, _converter(table.c[name])) for name in self.columns]
+        names = ", ".join(self.columns)
+        self.sql = {
+            "sqlite": f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(self.columns))})",
+            "postgresql": (
+                f"INSERT INTO {table.name} ({names}) "
+                f"VALUES ({', '.join(f'${i}' for i in range(1, len(self.columns) + 1))})"
+            ),
+        }
+        self._convert = {dialect: _converters(table, self.columns, dialect) for dialect in self.sql}
 
     def run(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if conn.dialect.name != "sqlite":
-            raise RuntimeError("RawInsert is for SQLite; use SQLAlchemy elsewhere")
+        dialect = conn.dialect.name
+        pairs = list(zip(self.columns, self._convert[dialect], strict=True))
         values = [
-            tuple(row[name] if convert is None else convert(row[name]) for name, convert in self._convert)
+            tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
             for row in rows
         ]
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver = conn.connection.driver_connection
+        sql = self.sql[dialect]
+        if dialect == "sqlite":
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(sql, values)
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(sql, None, exc) from exc
+            finally:
+                cursor.close()
+            return
         try:
-            cursor.executemany(self.sql, values)
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(self.sql, None, exc) from exc
-        finally:
-            cursor.close()
+            await_only(driver.executemany(sql, values))  # type: ignore[union-attr]
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(sql, None, exc) from exc
