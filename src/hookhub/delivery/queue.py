@@ -43,10 +43,19 @@ def due_clause(now: datetime) -> sa.ColumnElement[bool]:
 async def claim(db: Database, worker_id: str, limit: int, lease_seconds: float) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries to ``worker_id``."""
     now = utcnow()
+    statement = _claim_statement(db, worker_id, limit, lease_seconds, now)
+    async with db.write() as conn:
+        rows = (await conn.execute(statement)).all()
+    return [Claimed(*row) for row in rows]
+
+
+def _claim_statement(
+    db: Database, worker_id: str, limit: int, lease_seconds: float, now: datetime
+) -> sa.Update:
     picked = sa.select(delivery.c.id).where(due_clause(now)).order_by(delivery.c.next_attempt_at).limit(limit)
     if not db.is_sqlite:
         picked = picked.with_for_update(skip_locked=True)
-    statement = (
+    return (
         sa.update(delivery)
         .where(delivery.c.id.in_(picked.scalar_subquery()))
         .values(
@@ -57,9 +66,20 @@ async def claim(db: Database, worker_id: str, limit: int, lease_seconds: float) 
         )
         .returning(*_CLAIMED_COLUMNS)
     )
+
+
+async def claim_and_prepare(
+    db: Database, worker_id: str, limit: int, lease_seconds: float
+) -> tuple[list[Claimed], list[Job], list[Result]]:
+    """``claim`` and ``prepare`` in one transaction (the worker's hot path)."""
+    now = utcnow()
     async with db.write() as conn:
-        rows = (await conn.execute(statement)).all()
-    return [Claimed(*row) for row in rows]
+        rows = (await conn.execute(_claim_statement(db, worker_id, limit, lease_seconds, now))).all()
+        claimed = [Claimed(*row) for row in rows]
+        if not claimed:
+            return [], [], []
+        jobs, skipped = await _load(conn, claimed, now)
+    return claimed, jobs, skipped
 
 
 async def next_due_at(db: Database) -> datetime | None:
@@ -85,24 +105,29 @@ async def prepare(db: Database, claimed: Sequence[Claimed], now: datetime) -> tu
     Returns the jobs to send and the results of rows that must not be sent (endpoint disabled
     or gone, body expunged).
     """
+    async with db.read() as conn:
+        return await _load(conn, claimed, now)
+
+
+async def _load(
+    conn: AsyncConnection, claimed: Sequence[Claimed], now: datetime
+) -> tuple[list[Job], list[Result]]:
     endpoint_ids = {c.endpoint_id for c in claimed}
     message_ids = {c.message_id for c in claimed if c.message_id}
     event_ids = {c.event_id for c in claimed if c.event_id}
-    async with db.read() as conn:
-        endpoints = {
-            row.id: row
-            for row in await conn.execute(sa.select(endpoint).where(endpoint.c.id.in_(endpoint_ids)))
-        }
-        messages = {}
-        if message_ids:
-            query = sa.select(message.c.id, message.c.payload, message.c.event_id, message.c.app_id).where(
-                message.c.id.in_(message_ids)
-            )
-            messages = {row.id: row for row in await conn.execute(query)}
-        events = {}
-        if event_ids:
-            query = sa.select(event.c.id, event.c.body, event.c.headers).where(event.c.id.in_(event_ids))
-            events = {row.id: row for row in await conn.execute(query)}
+    endpoints = {
+        row.id: row for row in await conn.execute(sa.select(endpoint).where(endpoint.c.id.in_(endpoint_ids)))
+    }
+    messages = {}
+    if message_ids:
+        query = sa.select(message.c.id, message.c.payload, message.c.event_id, message.c.app_id).where(
+            message.c.id.in_(message_ids)
+        )
+        messages = {row.id: row for row in await conn.execute(query)}
+    events = {}
+    if event_ids:
+        query = sa.select(event.c.id, event.c.body, event.c.headers).where(event.c.id.in_(event_ids))
+        events = {row.id: row for row in await conn.execute(query)}
     jobs: list[Job] = []
     skipped: list[Result] = []
     for item in claimed:

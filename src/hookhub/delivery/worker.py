@@ -29,8 +29,8 @@ from hookhub.store.types import utcnow
 
 log = logging.getLogger("hookhub.delivery")
 
-CONCURRENCY = 256
-CLAIM_BATCH = 128
+CONCURRENCY = 512
+CLAIM_BATCH = 256
 # With no wake-up signal (SQLite across processes) the queue is polled this often.
 POLL_SECONDS = 0.25
 # With LISTEN/NOTIFY working the poll is only a safety net.
@@ -118,10 +118,10 @@ class DeliveryWorker:
             return
         self.wakeup.event.clear()
         room = min(CONCURRENCY - len(self._inflight), CLAIM_BATCH)
-        claimed = await queue.claim(self.db, self.worker_id, room, self.lease_seconds)
+        claimed, jobs, skipped = await queue.claim_and_prepare(
+            self.db, self.worker_id, room, self.lease_seconds
+        )
         if claimed:
-            now = utcnow()
-            jobs, skipped = await queue.prepare(self.db, claimed, now)
             self._push(skipped)
             for job in jobs:
                 task = asyncio.create_task(self._deliver(job))
