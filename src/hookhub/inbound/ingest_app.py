@@ -11,7 +11,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from hookhub.errors import HookhubError, NotFound, PayloadTooLarge
+from hookhub.errors import HookhubError, NotFound, PayloadTooLarge, ServiceUnavailable
 from hookhub.http.body_limit import declared_length, read_body
 from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.inbound.answer import Answer, error_answer
@@ -85,6 +85,9 @@ class IngestApp:
                 answer = await self._with_body(source, request, scope, receive)
         except HookhubError as exc:
             answer = error_answer(exc)
+        except Exception:
+            log.exception("ingest failed for source %s", source.id)
+            answer = error_answer(ServiceUnavailable("The event could not be stored; retry later."))
         answer.headers.append((b"access-control-allow-origin", b"*"))
         await answer.send(send)
 

@@ -66,16 +66,32 @@ class EventWriter:
                 continue
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                enqueued = await self._commit([row for row, _ in batch])
-            except Exception:
-                log.warning("event batch of %d failed; writing one by one", len(batch), exc_info=True)
-                enqueued = await self._commit_singly(batch)
-            else:
+                await self._process(batch)
+            except BaseException as exc:
+                # Never leave a request waiting forever (e.g. on shutdown cancellation).
                 for _, future in batch:
                     if not future.done():
-                        future.set_result(None)
-            if enqueued:
+                        future.set_exception(
+                            exc if isinstance(exc, Exception) else RuntimeError("writer stopped")
+                        )
+                if not isinstance(exc, Exception):
+                    raise
+
+    async def _process(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+        try:
+            enqueued = await self._commit([row for row, _ in batch])
+        except Exception:
+            log.warning("event batch of %d failed; writing one by one", len(batch), exc_info=True)
+            enqueued = await self._commit_singly(batch)
+        else:
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+        if enqueued:
+            try:
                 self._on_deliveries()
+            except Exception:
+                log.exception("waking the delivery workers failed")
 
     async def _commit_singly(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> bool:
         enqueued = False
