@@ -33,10 +33,11 @@ def one_try_server(make_database: Callable[[], str], session_dir: Path) -> Itera
     proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(server: ServerProcess, one_try_server: ServerProcess) -> Iterator[Browser]:
     # Playwright's sync API keeps an event loop running in this thread while the browser is open,
-    # so servers whose PostgreSQL database is made with asyncio.run must exist first.
+    # so servers whose PostgreSQL database is made with asyncio.run must exist first, and the
+    # browser closes after each module so that later tests (asyncio.run, async tests) are unaffected.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-test-deps")
     with sync_playwright() as playwright:
