@@ -68,4 +68,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     web = build_web_app(runtime)
     routes += [("/ui", web), ("/portal", web)]
     routes.append(("/listen/", ListenApp(runtime.relay)))
+    runtime.add_service(runtime.relay)  # only processes that serve HTTP subscribe to the relay
     return PrefixDispatcher(routes, api, on_startup=runtime.start, on_shutdown=runtime.stop)

@@ -37,7 +37,6 @@ class Runtime:
         # name -> async check returning True when healthy; reported by /api/v1/health.
         self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {}
         self._started: list[Service] = []
-        self.add_service(self.relay)
 
     def on_deliveries_enqueued(self, callback: Callable[[], None]) -> None:
         self._delivery_listeners.append(callback)
