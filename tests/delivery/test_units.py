@@ -182,6 +182,8 @@ def test_claim_leases_due_rows_once_and_takes_back_expired_leases(make_database)
                     .where(delivery.c.worker_id == "worker-a")
                     .values(lease_expires_at=utcnow() - timedelta(seconds=1))
                 )
+            assert await queue.claim(db, "worker-c", 20, lease_seconds=60) == []  # not before reclaim
+            assert await queue.reclaim_expired(db) == len(a)
             again = await queue.claim(db, "worker-c", 20, lease_seconds=60)
             assert {c.id for c in again} == {c.id for c in a}
             # Graceful release puts rows back, due at once.

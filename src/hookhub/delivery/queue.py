@@ -34,10 +34,21 @@ _CLAIMED_COLUMNS = (
 
 
 def due_clause(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        sa.and_(delivery.c.status == "pending", delivery.c.next_attempt_at <= now),
-        sa.and_(delivery.c.status == "sending", delivery.c.lease_expires_at < now),
-    )
+    # Only pending rows: the claim then walks the (status, next_attempt_at) index in order.
+    # Expired leases are turned back into pending rows by ``reclaim_expired``.
+    return sa.and_(delivery.c.status == "pending", delivery.c.next_attempt_at <= now)
+
+
+async def reclaim_expired(db: Database) -> int:
+    """Rows whose worker's lease has passed (it died or hung) become pending again, due now."""
+    now = utcnow()
+    async with db.write() as conn:
+        result = await conn.execute(
+            delivery.update()
+            .where(delivery.c.status == "sending", delivery.c.lease_expires_at < now)
+            .values(status="pending", worker_id=None, lease_expires_at=None, updated_at=now)
+        )
+    return result.rowcount or 0
 
 
 async def claim(db: Database, worker_id: str, limit: int, lease_seconds: float) -> list[Claimed]:
@@ -177,6 +188,7 @@ async def record(db: Database, worker_id: str, results: Iterable[Result], now: d
     results = list(results)
     attempts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    successes: list[str] = []
     healthy: set[str] = set()
     failing: set[str] = set()
     disable: set[str] = set()
@@ -203,9 +215,10 @@ async def record(db: Database, worker_id: str, results: Iterable[Result], now: d
             (healthy if res.success else failing).add(item.endpoint_id)
         if res.disable_endpoint:
             disable.add(item.endpoint_id)
-        if res.success:
-            status, next_at = "success", None
-        elif res.retry_in is not None:
+        if res.success and res.attempted:
+            successes.append(item.id)  # the common case: one UPDATE for all of them
+            continue
+        if res.retry_in is not None:
             status, next_at = "pending", now + timedelta(seconds=res.retry_in)
         else:
             status, next_at = "failed", None
@@ -215,6 +228,23 @@ async def record(db: Database, worker_id: str, results: Iterable[Result], now: d
     async with db.write() as conn:
         if attempts:
             await conn.execute(attempt.insert(), attempts)
+        if successes:
+            await conn.execute(
+                sa.update(delivery)
+                .where(
+                    delivery.c.id.in_(successes),
+                    delivery.c.worker_id == worker_id,
+                    delivery.c.status == "sending",
+                )
+                .values(
+                    status="success",
+                    attempt_count=delivery.c.attempt_count + 1,
+                    next_attempt_at=None,
+                    lease_expires_at=None,
+                    worker_id=None,
+                    updated_at=now,
+                )
+            )
         if updates:
             await conn.execute(
                 sa.update(delivery)

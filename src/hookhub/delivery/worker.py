@@ -40,6 +40,8 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 # A message has "failing" status (operational webhook) after this many failed attempts.
 FAILING_AFTER_ATTEMPTS = 3
 AUTO_DISABLE_CHECK_SECONDS = 60.0
+# How often leases of dead workers are looked for.
+RECLAIM_SECONDS = 1.0
 
 
 class DeliveryWorker:
@@ -62,6 +64,7 @@ class DeliveryWorker:
         self._loop_task: asyncio.Task[None] | None = None
         self._recorder_task: asyncio.Task[None] | None = None
         self._last_disable_check = 0.0
+        self._last_reclaim = 0.0
         self._next_wake: float | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -117,6 +120,10 @@ class DeliveryWorker:
         if self._stopping:
             return
         self.wakeup.event.clear()
+        if time.monotonic() - self._last_reclaim >= RECLAIM_SECONDS:
+            self._last_reclaim = time.monotonic()
+            if await queue.reclaim_expired(self.db):
+                log.info("took back deliveries whose worker's lease had expired")
         room = min(CONCURRENCY - len(self._inflight), CLAIM_BATCH)
         claimed, jobs, skipped = await queue.claim_and_prepare(
             self.db, self.worker_id, room, self.lease_seconds
