@@ -50,3 +50,25 @@ def test_form_and_raw_bodies_are_stored_byte_exact(sources: Sources) -> None:
     assert events["PUT"]["bodyEncoding"] == "base64"
     assert base64.b64decode(events["PUT"]["body"]) == raw
     assert events["DELETE"]["path"] == "/thing/1" and events["DELETE"]["body"] == ""
+
+
+def test_event_stream_on_the_bare_url_is_a_smee_channel(sources: Sources) -> None:
+    source = sources.create(name="smee")
+    url = source["ingestUrl"]
+    with (
+        httpx.Client(timeout=20) as client,
+        client.stream("GET", url, headers={"Accept": "text/event-stream"}) as stream,
+    ):
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(line for line in lines if line.startswith("event:")) == "event: ready"
+        # Opening the channel stored nothing; a POST on the same URL reaches it.
+        assert sources.events(source["id"]) == []
+        assert httpx.post(url, json={"hello": "smee"}).status_code == 200
+        data = next(line for line in lines if line.startswith("data:") and "hello" in line)
+    assert '"smee"' in data
+    # With a sub-path the same Accept header is an ordinary ingest request.
+    sub = httpx.get(url + "/sub", headers={"Accept": "text/event-stream"})
+    assert sub.status_code == 200
+    assert [e["path"] for e in sources.events(source["id"])] == ["/sub", ""]
