@@ -30,6 +30,8 @@ def test_pages_are_served_with_a_strict_policy(server: ServerProcess) -> None:
         # Everything the page loads comes from this server.
         for url in re.findall(r'(?:src|href)="([^"]+)"', response.text):
             assert url.startswith(("/", "#")), url
+            if url.startswith("/ui/static/"):  # stylesheet, entry module, preloaded modules
+                assert httpx.get(f"{server.url}{url}").status_code == 200, url
 
 
 def test_every_static_file_is_served(server: ServerProcess) -> None:
