@@ -8,7 +8,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from svix.api import ApplicationIn, AppPortalAccessIn, EndpointIn, MessageIn, Svix, SvixOptions
+from svix.api import (
+    ApplicationIn,
+    ApplicationTokenExpireIn,
+    AppPortalAccessIn,
+    EndpointIn,
+    MessageIn,
+    Svix,
+    SvixOptions,
+)
 
 from tests.support.server import ServerProcess
 from tests.web.conftest import screenshot
@@ -134,3 +142,12 @@ def test_portal_without_a_valid_link_explains_itself(page: Page, server: ServerP
     expect(page.locator("#portal-problem")).to_contain_text("not valid")
     # And an org token is not a portal link: the portal needs an application.
     assert httpx.get(f"{server.url}/ui/session", headers=server.headers).json()["scope"] == "org"
+
+
+def test_revoked_portal_link_ends_the_session(page: Page, svix: Svix, server: ServerProcess) -> None:
+    app = svix.application.create(ApplicationIn(name="revoked customer"))
+    page.goto(portal_url(svix, app.id))
+    expect(page.locator("#who")).to_have_text("revoked customer")
+    svix.authentication.expire_all(app.id, ApplicationTokenExpireIn(expiry=0))
+    page.click("#nav a[data-section=messages]")
+    expect(page.locator("#portal-problem")).to_contain_text("Session ended")
