@@ -115,24 +115,38 @@ class BackendRun:
     def _versus_baseline(
         self, url: str, lua: str, name: str, server: procs.Process
     ) -> tuple[wrk.WrkResult, wrk.WrkResult]:
-        """The same wrk load against the baseline, then against hookhub (sampled with --profile)."""
-        base = self._wrk(self.peers.baseline_url + "/", lua, f"baseline-{name}")
-        if not self.profile:
-            return base, self._wrk(url, lua, name)
-        warm = wrk.LoadShape(self.opt.shape.threads, self.opt.shape.connections, self.opt.warmup_seconds)
+        """The same wrk load against the baseline and hookhub, alternating 1 s slices so that both
+        see the same machine (other processes come and go); sampled with py-spy under --profile."""
+        shape = self.opt.shape
+        warm = wrk.LoadShape(shape.threads, shape.connections, self.opt.warmup_seconds)
+        wrk.run(
+            self.peers.baseline_url + "/", lua, warm, self.workdir, f"{self.backend}-baseline-{name}-warmup"
+        )
         wrk.run(url, lua, warm, self.workdir, f"{self.backend}-{name}-warmup")
         output = self.workdir / f"{self.backend}-{name}.pyspy.txt"
-        sampler = profile.start(server.pid, self.opt.shape.seconds, output)
-        mine = wrk.run(url, lua, self.opt.shape, self.workdir, f"{self.backend}-{name}")
-        if sampler is None:
-            self.profiles.append(f"#### {name}\n\n(py-spy is not installed: pip install py-spy)")
-        else:
-            sampler.wait(30)
-            raw = output.read_text() if output.exists() else ""
-            self.profiles.append(
-                profile.render(f"{self.backend} {name}", profile.summarise(raw, self.opt.shape.seconds))
+        sampler = profile.start(server.pid, 2 * shape.seconds + 1, output) if self.profile else None
+        slice_shape = wrk.LoadShape(shape.threads, shape.connections, 1)
+        base_slices, my_slices = [], []
+        for index in range(shape.seconds):
+            base_slices.append(
+                wrk.run(
+                    self.peers.baseline_url + "/",
+                    lua,
+                    slice_shape,
+                    self.workdir,
+                    f"{self.backend}-baseline-{name}-{index}",
+                )
             )
-        return base, mine
+            my_slices.append(wrk.run(url, lua, slice_shape, self.workdir, f"{self.backend}-{name}-{index}"))
+        if self.profile:
+            if sampler is None:
+                self.profiles.append(f"#### {name}\n\n(py-spy is not installed: pip install py-spy)")
+            else:
+                sampler.wait(30)
+                raw = output.read_text() if output.exists() else ""
+                summary = profile.summarise(raw, shape.seconds)  # hookhub was loaded half the time
+                self.profiles.append(profile.render(f"{self.backend} {name}", summary))
+        return wrk.combine(base_slices), wrk.combine(my_slices)
 
     @staticmethod
     def _errors_note(result: wrk.WrkResult) -> str:

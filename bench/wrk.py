@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,18 @@ class WrkResult:
     @property
     def rps(self) -> float:
         return (self.requests - self.non_2xx) / self.seconds if self.seconds else 0.0
+
+
+def combine(slices: list[WrkResult]) -> WrkResult:
+    """Several short runs as one: counts add up; p50 and p99 are the medians over the slices."""
+    return WrkResult(
+        requests=sum(r.requests for r in slices),
+        seconds=sum(r.seconds for r in slices),
+        p50_ms=statistics.median(r.p50_ms for r in slices),
+        p99_ms=statistics.median(r.p99_ms for r in slices),
+        errors=sum(r.errors for r in slices),
+        non_2xx=sum(r.non_2xx for r in slices),
+    )
 
 
 def lua_string(text: str) -> str:

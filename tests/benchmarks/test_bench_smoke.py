@@ -94,3 +94,16 @@ def test_profile_summary_attributes_self_time_by_package() -> None:
     # cli.py is on every stack of the server's main thread: left out as uninformative
     assert summary.inclusive == [("create (hookhub/outbound/messages.py)", 8)]
     assert profile.package_of("<module> (<frozen importlib._bootstrap>:1)") == "importlib"
+
+
+def test_slices_combine_into_one_result() -> None:
+    slices = [
+        wrk.WrkResult(requests=1000, seconds=1.0, p50_ms=1.0, p99_ms=9.0, errors=0, non_2xx=10),
+        wrk.WrkResult(requests=3000, seconds=1.0, p50_ms=2.0, p99_ms=3.0, errors=1, non_2xx=0),
+        wrk.WrkResult(requests=2000, seconds=1.0, p50_ms=5.0, p99_ms=4.0, errors=0, non_2xx=0),
+    ]
+    combined = wrk.combine(slices)
+    assert combined.requests == 6000
+    assert combined.rps == pytest.approx(5990 / 3.0)
+    assert (combined.p50_ms, combined.p99_ms) == (2.0, 4.0)
+    assert (combined.errors, combined.non_2xx) == (1, 10)
