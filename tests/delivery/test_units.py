@@ -101,7 +101,7 @@ def test_allowed_networks_and_public_addresses_pass():
 # ---- the queue -------------------------------------------------------------------------------
 
 
-def _seed(database_url: str, count: int) -> list[str]:
+def _seed(database_url: str, count: int, endpoint_url: str = "http://127.0.0.1:9/") -> list[str]:
     async def run() -> list[str]:
         db = Database(database_url)
         try:
@@ -119,7 +119,7 @@ def _seed(database_url: str, count: int) -> list[str]:
                     endpoint.insert().values(
                         id=ep_id,
                         app_id=app_id,
-                        url="http://127.0.0.1:9/",
+                        url=endpoint_url,
                         description="",
                         version=1,
                         disabled=False,

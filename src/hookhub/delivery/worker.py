@@ -56,6 +56,7 @@ class DeliveryWorker:
         )
         # Longer than any send can take (timeout + throttle wait), so a live worker keeps its rows.
         self.lease_seconds = settings.request_timeout_seconds + throttle.WAIT_WINDOW_SECONDS + 5.0
+        self.shutdown_grace = min(SHUTDOWN_GRACE_SECONDS, settings.request_timeout_seconds)
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._has_room = asyncio.Event()
         self._results: list[Result] = []
@@ -83,9 +84,7 @@ class DeliveryWorker:
             await asyncio.gather(self._loop_task, return_exceptions=True)
         pending = set(self._inflight.values())
         if pending:
-            await asyncio.wait(
-                pending, timeout=min(SHUTDOWN_GRACE_SECONDS, self.settings.request_timeout_seconds)
-            )
+            await asyncio.wait(pending, timeout=self.shutdown_grace)
         unfinished = list(self._inflight)
         for task in list(self._inflight.values()):
             task.cancel()
