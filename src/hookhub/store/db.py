@@ -43,6 +43,7 @@ class Database:
             _configure_sqlite(self.engine.sync_engine)
         # SQLite has one writer at a time; queueing writers here avoids the busy handler's sleeps.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._write_owner: asyncio.Task[Any] | None = None
         self._sync_engine: sa.Engine | None = None
         # A second connection only sees the same data when the database is a file.
         self._own_file = self.is_sqlite and sa.make_url(self.url).database not in (None, "", ":memory:")
@@ -61,10 +62,25 @@ class Database:
                 async with conn.begin():
                     yield conn
             return
-        async with self._write_lock, self.engine.connect() as conn:
+        async with self._one_writer(), self.engine.connect() as conn:
             await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn
+
+    @asynccontextmanager
+    async def _one_writer(self) -> AsyncIterator[None]:
+        """SQLite writers of this process take turns. A write nested in another one of the same
+        task would wait for itself forever, so it is an error instead."""
+        assert self._write_lock is not None
+        task = asyncio.current_task()
+        if task is not None and task is self._write_owner:
+            raise RuntimeError("nested Database.write(): SQLite has one write transaction at a time")
+        async with self._write_lock:
+            self._write_owner = task
+            try:
+                yield
+            finally:
+                self._write_owner = None
 
     async def run_write(self, fn: Callable[[sa.Connection], T]) -> T:
         """Run ``fn(connection)`` (synchronous SQLAlchemy Core code) as one write transaction.
@@ -78,7 +94,7 @@ class Database:
                 return await conn.run_sync(fn)
         if self._sync_thread is None:
             self._sync_thread = ThreadPoolExecutor(1, thread_name_prefix="hookhub-sqlite-write")
-        async with self._write_lock:
+        async with self._one_writer():
             return await asyncio.get_running_loop().run_in_executor(self._sync_thread, self._sync_write, fn)
 
     def _sync_write(self, fn: Callable[[sa.Connection], T]) -> T:
