@@ -108,15 +108,19 @@ class Pipeline:
     async def _store_and_answer(
         self, source: CompiledSource, request: InboundRequest, payload: Any, client_ip: str | None
     ) -> Answer:
-        view = {
-            "body": payload,
-            "headers": request.headers,
-            "query": request.query,
-            "path": request.path,
-            "method": request.method,
-        }
-        event_type = _text(source.event_type_path.resolve(view), 256) if source.event_type_path else None
-        route_value = source.route_key_path.resolve(view) if source.route_key_path else None
+        event_type = route_value = None
+        if source.event_type_path or source.route_key_path:
+            view = {
+                "body": payload,
+                "headers": request.headers,
+                "query": request.query,
+                "path": request.path,
+                "method": request.method,
+            }
+            if source.event_type_path:
+                event_type = _text(source.event_type_path.resolve(view), 256)
+            if source.route_key_path:
+                route_value = source.route_key_path.resolve(view)
         event_id = ids.new_id("evt")
         received_at = utcnow()
         reply_id = secrets.token_urlsafe(24) if source.reply_wait else None

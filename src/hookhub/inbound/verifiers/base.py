@@ -31,7 +31,8 @@ class InboundRequest:
     def query(self) -> dict[str, Any]:
         """Query parameters; a repeated name gives a list."""
         if self._query is None:
-            self._query = pairs_to_dict(parse_qsl(self.query_string, keep_blank_values=True))
+            query = self.query_string
+            self._query = pairs_to_dict(parse_qsl(query, keep_blank_values=True)) if query else {}
         return self._query
 
 
