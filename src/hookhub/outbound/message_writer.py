@@ -94,12 +94,15 @@ def _load_apps(conn: sa.Connection, refs: set[str]) -> dict[str, _App]:
     return apps
 
 
-def _existing_event_ids(conn: sa.Connection, batch: list[_Pending]) -> set[tuple[str, str]]:
-    wanted = {item.body.event_id for item in batch if item.body.event_id is not None}
+def _existing_event_ids(conn: sa.Connection, wanted: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (app_id, event_id) pairs among ``wanted`` that are already stored."""
     if not wanted:
         return set()
-    query = sa.select(message.c.app_id, message.c.event_id).where(message.c.event_id.in_(wanted))
-    return {(row.app_id, row.event_id) for row in conn.execute(query).all()}
+    query = sa.select(message.c.app_id, message.c.event_id).where(
+        message.c.app_id.in_({app_id for app_id, _ in wanted}),  # leads the unique index
+        message.c.event_id.in_({event_id for _, event_id in wanted}),
+    )
+    return {(row.app_id, row.event_id) for row in conn.execute(query).all()} & wanted
 
 
 def _resolve_app(conn: sa.Connection, apps: dict[str, _App], item: _Pending) -> _App:
@@ -125,16 +128,27 @@ def _write(conn: sa.Connection, batch: list[_Pending]) -> list[int | HookhubErro
     Synchronous: runs through ``Database.run_write`` (one thread switch per batch on SQLite).
     """
     apps = _load_apps(conn, {item.app_ref for item in batch})
-    taken = _existing_event_ids(conn, batch)
+    resolved: list[_App | HookhubError] = []
+    for item in batch:
+        try:
+            resolved.append(_resolve_app(conn, apps, item))
+        except HookhubError as exc:
+            resolved.append(exc)
+    taken = _existing_event_ids(
+        conn,
+        {
+            (app.id, item.body.event_id)
+            for item, app in zip(batch, resolved, strict=True)
+            if isinstance(app, _App) and item.body.event_id is not None
+        },
+    )
     outcomes: list[int | HookhubError] = []
     messages: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     now = utcnow()
-    for item in batch:
-        try:
-            app = _resolve_app(conn, apps, item)
-        except HookhubError as exc:
-            outcomes.append(exc)
+    for item, app in zip(batch, resolved, strict=True):
+        if isinstance(app, HookhubError):
+            outcomes.append(app)
             continue
         event_id = item.body.event_id
         if event_id is not None:
