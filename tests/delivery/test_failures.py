@@ -155,3 +155,18 @@ def test_429_retry_after_is_honoured(srv, make_receiver):
     assert second.at - first.at >= 1.9  # Retry-After (2 s) beat the 0.3 s schedule
     wait_for(lambda: delivery_status(client, app_id, msg.id) == 0, what="success")
     assert [a.response_status_code for a in attempts_of(client, app_id, msg.id)] == [429, 200]
+
+
+def test_endpoint_failing_too_long_is_disabled(make_server, make_receiver):
+    receiver = make_receiver(default=Reply(500))
+    srv = make_server(
+        {"HOOKHUB_DISABLE_ENDPOINT_AFTER_SECONDS": "1", "HOOKHUB_RETRY_SCHEDULE": "0,0.6,0.6,0.6,0.6"}
+    )
+    client = svix_client(srv)
+    app_id, ep_id = app_with_endpoint(client, receiver.url)
+    msg = client.message.create(app_id, MessageIn(event_type="t.down", payload={"x": 7}))
+
+    wait_for(lambda: client.endpoint.get(app_id, ep_id).disabled, what="endpoint disabled")
+    wait_for(lambda: delivery_status(client, app_id, msg.id) == 2, what="delivery given up")
+    # Disabled once failing for a second: the third attempt (≈ 1.2 s in), not the fifth.
+    assert len(receiver.requests) < 5
