@@ -1,10 +1,11 @@
 """One backend's run: start hookhub as a user would, measure each scenario next to the baseline.
 
-Order (each step bounded in time and count):
- 1. ``serve --no-worker``: message create and ingest under wrk (each right after the same wrk load
-    against the baseline), ingest round trips, relay latency and fan-out, peak RSS.
- 2. ``hookhub worker`` (next to that server) drains the messages created in step 1: deliveries/s.
- 3. ``serve`` (embedded worker, the default): end-to-end latency message -> receiver.
+Order (each step bounded in time and count; numbers as in the printed table):
+ - baseline: wrk load and single-client round trips against the bare app.
+ - ``serve --no-worker``: 1 message create and 2 ingest under wrk (alternating 1 s slices with the
+   same load on the baseline), ingest round trips, 5 relay latency and fan-out, 6 peak RSS.
+ - 3 ``hookhub worker`` (next to that server) drains the messages created in step 1.
+ - a fresh database, ``serve`` with its embedded worker: 4 end-to-end latency message -> receiver.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ from pathlib import Path
 
 import httpx
 
-from bench import delivery, latency, procs, profile, setup, wrk
+from bench import delivery, latency, latency_rows, procs, profile, setup, wrk
 from bench.databases import fresh_database
 from bench.figures import (
     NotAvailable,
     Row,
     check,
-    median,
-    ms,
     ms_pair,
     p50_p99,
     rate,
@@ -291,44 +290,25 @@ class BackendRun:
     def relay(self, hub: procs.Hookhub, sources: list[setup.Source]) -> list[Row]:
         if not sources:
             raise NotAvailable()
-        source = sources[0]
-        result = asyncio.run(
-            latency.relay_latency(hub.url, source.ingest_path, source.key, self.opt.round_trips)
-        )
-        if not result.latencies_ms:
-            raise NotAvailable(f"n/a (no event reached the listener; {result.lost} lost)")
-        p50, p99 = p50_p99(result.latencies_ms)
-        lost = f" ({result.lost} lost)" if result.lost else ""
-        return [
-            Row(
-                "5. relay ingest -> listener p50 / p99" + lost,
-                ms_pair(p50, p99),
-                "",
-                times(p50, self.baseline_rt_p50),
-                "p50 <= 5 ms",
-                check(p50 <= 5),
-            )
-        ]
+        return latency_rows.relay(hub.url, sources[0], self.opt.round_trips, self.baseline_rt_p50)
 
     def fan_out(self, hub: procs.Hookhub, client: httpx.Client) -> list[Row]:
         source = setup.source(client, "bench-fanout")
-        result = asyncio.run(
-            latency.fan_out(
-                hub.url, source.ingest_path, source.key, self.opt.listeners, self.opt.fanout_rounds
-            )
+        opt = self.opt
+        return latency_rows.fan_out(hub.url, source, opt.listeners, opt.fanout_rounds, self.baseline_rt_p50)
+
+    def end_to_end(self, hub: procs.Hookhub, out: setup.Outbound) -> list[Row]:
+        before = delivery.stats(self.peers.receiver_url)["count"]
+        settled = delivery.wait_quiet(self.peers.receiver_url, quiet=0.5, timeout=10)
+        log.info("  %s more deliveries arrived before the latency run", settled - before)
+        return latency_rows.end_to_end(
+            hub.url + out.msg_path,
+            hub.headers,
+            self.peers.receiver_url,
+            self.opt.round_trips,
+            self.opt.e2e_gap,
+            self.baseline_rt_p50,
         )
-        if not result.rounds_ms:
-            raise NotAvailable(f"n/a (no round reached all {result.listeners} listeners)")
-        missed = f" ({result.incomplete} rounds incomplete)" if result.incomplete else ""
-        med = median(result.rounds_ms)
-        return [
-            Row(
-                f"5. fan-out to {result.listeners} listeners, all received: median / max{missed}",
-                f"{ms(med)} / {ms(max(result.rounds_ms))}",
-                "",
-                times(med, self.baseline_rt_p50),
-            )
-        ]
 
     def deliveries(self, hub: procs.Hookhub, serve: procs.Process, backlog: int) -> list[Row]:
         delivery.reset(self.peers.receiver_url)
@@ -378,43 +358,6 @@ class BackendRun:
                 )
             )
         return rows
-
-    def end_to_end(self, hub: procs.Hookhub, out: setup.Outbound) -> list[Row]:
-        before = delivery.stats(self.peers.receiver_url)["count"]
-        settled = delivery.wait_quiet(self.peers.receiver_url, quiet=0.5, timeout=10)
-        log.info("  %s more deliveries arrived before the latency run", settled - before)
-        result = asyncio.run(
-            latency.message_to_receiver(
-                hub.url + out.msg_path,
-                hub.headers,
-                self.peers.receiver_url,
-                self.opt.round_trips,
-                self.opt.e2e_gap,
-                wait=10,
-            )
-        )
-        if not result.delivered_ms:
-            raise NotAvailable("n/a (no message reached the receiver within 10 s)")
-        c50, c99 = p50_p99(result.create_ms)
-        d50, d99 = p50_p99(result.delivered_ms)
-        lost = len(result.delivered_ms) < result.sent
-        note = f" ({len(result.delivered_ms)} of {result.sent} arrived)" if lost else ""
-        return [
-            Row(
-                "4. message create round trip p50 / p99 (1 client)",
-                ms_pair(c50, c99),
-                "",
-                times(c50, self.baseline_rt_p50),
-            ),
-            Row(
-                f"4. end-to-end message -> receiver p50 / p99{note}",
-                ms_pair(d50, d99),
-                "",
-                times(d50, self.baseline_rt_p50),
-                "p50 <= 10 ms",
-                check(d50 <= 10),
-            ),
-        ]
 
     def rss_row(self, label: str, process: procs.Process) -> Row:
         rss = process.peak_rss_mib()
