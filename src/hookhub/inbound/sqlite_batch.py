@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-_COLUMNS = (
+COLUMNS = (
     "id",
     "source_id",
     "method",
@@ -33,7 +33,7 @@ _COLUMNS = (
     "received_at",
     "expires_at",
 )
-_INSERT = f"INSERT INTO event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_INSERT = f"INSERT INTO event ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 def _stamp(moment: datetime | None) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookhub.inbound import pg_batch
 from hookhub.inbound.sqlite_batch import SqliteBatchWriter, sqlite_path
 from hookhub.store.db import Database
 from hookhub.store.tables import endpoint, event
@@ -116,20 +117,22 @@ class EventWriter:
                 self._with_endpoints.clear()
             self._with_endpoints |= with_endpoints
         async with self._db.write() as conn:
-            await conn.execute(event.insert(), rows)
-            return await enqueue_deliveries(conn, rows)
+            if self._db.is_sqlite:
+                await conn.execute(event.insert(), rows)
+                return await enqueue_deliveries(conn, rows)
+            with_endpoints = await pg_batch.sources_with_endpoints(conn, {row["source_id"] for row in rows})
+            await pg_batch.insert_events(conn, rows)
+            return await enqueue_deliveries(conn, rows, with_endpoints)
 
 
-async def enqueue_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> bool:
+async def enqueue_deliveries(
+    conn: AsyncConnection, rows: list[dict[str, Any]], with_endpoints: set[str] | None = None
+) -> bool:
     """Delivery rows for the events whose source has destinations; True when any were added."""
-    source_ids = {row["source_id"] for row in rows}
-    with_endpoints = set(
-        (
-            await conn.execute(
-                sa.select(endpoint.c.source_id).where(endpoint.c.source_id.in_(source_ids)).distinct()
-            )
-        ).scalars()
-    )
+    if with_endpoints is None:
+        source_ids = {row["source_id"] for row in rows}
+        query = sa.select(endpoint.c.source_id).where(endpoint.c.source_id.in_(source_ids)).distinct()
+        with_endpoints = set((await conn.execute(query)).scalars())
     if not with_endpoints:
         return False
     try:
