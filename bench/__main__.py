@@ -24,6 +24,7 @@ from bench.run import BackendRun, Options, Peers
 
 BACKENDS = ("sqlite", "postgresql")
 TITLES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+TIME_BUDGET_SECONDS = 250.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     backends = args.backend or list(BACKENDS)
     workdir = Path(tempfile.mkdtemp(prefix="hookhub-bench-"))
     started = time.monotonic()
+    # Every step is bounded on its own; this keeps the sum under 5 minutes on a bad day too.
+    deadline = started + TIME_BUDGET_SECONDS
     source_dir = procs.export_source(args.ref, workdir) if args.ref else None
     shape = options.shape
     header = (
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             log.info("== %s", TITLES[backend])
             try:
-                run = BackendRun(backend, options, peers, workdir, source_dir, args.profile)
+                run = BackendRun(backend, options, peers, workdir, source_dir, args.profile, deadline)
                 rows = run.run()
                 profiles += run.profiles
             except Exception as exc:  # hookhub did not start: say so, go on with the next backend
