@@ -11,6 +11,7 @@ Order (each step bounded in time and count; numbers as in the printed table):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import traceback
@@ -129,19 +130,12 @@ class BackendRun:
         wrk.run(url, lua, warm, self.workdir, f"{self.backend}-{name}-warmup")
         output = self.workdir / f"{self.backend}-{name}.pyspy.txt"
         sampler = profile.start(server.pid, 2 * shape.seconds + 1, output) if self.profile else None
-        slice_shape = wrk.LoadShape(shape.threads, shape.connections, 1)
         base_slices, my_slices = [], []
+        baseline = self.peers.baseline
         for index in range(shape.seconds):
-            base_slices.append(
-                wrk.run(
-                    self.peers.baseline_url + "/",
-                    lua,
-                    slice_shape,
-                    self.workdir,
-                    f"{self.backend}-baseline-{name}-{index}",
-                )
-            )
-            my_slices.append(wrk.run(url, lua, slice_shape, self.workdir, f"{self.backend}-{name}-{index}"))
+            base_name = f"{self.backend}-baseline-{name}-{index}"
+            base_slices.append(self._slice(self.peers.baseline_url + "/", lua, base_name, baseline.pid))
+            my_slices.append(self._slice(url, lua, f"{self.backend}-{name}-{index}", server.pid))
         if self.profile:
             if sampler is None:
                 self.profiles.append(f"#### {name}\n\n(py-spy is not installed: pip install py-spy)")
@@ -151,6 +145,18 @@ class BackendRun:
                 summary = profile.summarise(raw, shape.seconds)  # hookhub was loaded half the time
                 self.profiles.append(profile.render(f"{self.backend} {name}", summary))
         return wrk.combine(base_slices), wrk.combine(my_slices)
+
+    def _slice(self, url: str, lua: str, name: str, pid: int) -> wrk.WrkResult:
+        """One 1 s wrk run, with the CPU time the server process spent on it."""
+        shape = wrk.LoadShape(self.opt.shape.threads, self.opt.shape.connections, 1)
+        before = procs.cpu_seconds(pid)
+        result = wrk.run(url, lua, shape, self.workdir, name)
+        return dataclasses.replace(result, server_cpu_seconds=procs.cpu_seconds(pid) - before)
+
+    @staticmethod
+    def _cpu_row(label: str, mine: wrk.WrkResult, base: wrk.WrkResult) -> Row:
+        mine_ms, base_ms = mine.cpu_ms_per_request, base.cpu_ms_per_request
+        return Row(label, f"{mine_ms:.3f} ms", f"{base_ms:.3f} ms", times(mine_ms, base_ms))
 
     @staticmethod
     def _errors_note(result: wrk.WrkResult) -> str:
@@ -259,6 +265,7 @@ class BackendRun:
                 ms_pair(base.p50_ms, base.p99_ms),
                 times(mine.p50_ms, base.p50_ms),
             ),
+            self._cpu_row("1. message create, server CPU per request", mine, base),
         ]
         return rows, created
 
@@ -289,6 +296,7 @@ class BackendRun:
                 ms_pair(base.p50_ms, base.p99_ms),
                 times(mine.p50_ms, base.p50_ms),
             ),
+            self._cpu_row("2. ingest, server CPU per request", mine, base),
             Row(
                 "2. ingest round trip p50 / p99 (1 client)",
                 ms_pair(rt50, rt99),

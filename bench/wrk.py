@@ -42,6 +42,11 @@ class WrkResult:
     p99_ms: float
     errors: int  # socket errors and timeouts
     non_2xx: int  # responses with status >= 400
+    server_cpu_seconds: float = 0.0  # CPU the server process used during the run, when measured
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu_seconds * 1000 / self.requests if self.requests else 0.0
 
     @property
     def rps(self) -> float:
@@ -57,6 +62,7 @@ def combine(slices: list[WrkResult]) -> WrkResult:
         p99_ms=statistics.median(r.p99_ms for r in slices),
         errors=sum(r.errors for r in slices),
         non_2xx=sum(r.non_2xx for r in slices),
+        server_cpu_seconds=sum(r.server_cpu_seconds for r in slices),
     )
 
 

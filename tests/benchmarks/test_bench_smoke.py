@@ -6,6 +6,7 @@ No timing is asserted here; ``make bench`` measures.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -100,10 +101,21 @@ def test_slices_combine_into_one_result() -> None:
     slices = [
         wrk.WrkResult(requests=1000, seconds=1.0, p50_ms=1.0, p99_ms=9.0, errors=0, non_2xx=10),
         wrk.WrkResult(requests=3000, seconds=1.0, p50_ms=2.0, p99_ms=3.0, errors=1, non_2xx=0),
-        wrk.WrkResult(requests=2000, seconds=1.0, p50_ms=5.0, p99_ms=4.0, errors=0, non_2xx=0),
+        wrk.WrkResult(
+            requests=2000, seconds=1.0, p50_ms=5.0, p99_ms=4.0, errors=0, non_2xx=0, server_cpu_seconds=0.6
+        ),
     ]
     combined = wrk.combine(slices)
     assert combined.requests == 6000
     assert combined.rps == pytest.approx(5990 / 3.0)
     assert (combined.p50_ms, combined.p99_ms) == (2.0, 4.0)
     assert (combined.errors, combined.non_2xx) == (1, 10)
+    assert combined.cpu_ms_per_request == pytest.approx(0.1)
+
+
+def test_cpu_time_of_a_process_grows_as_it_works() -> None:
+    before = procs.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:
+        pass
+    assert procs.cpu_seconds(os.getpid()) - before >= 0.03
