@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     secret_grace_period_seconds: int = 24 * 3600
     idempotency_ttl_seconds: int = 24 * 3600
     event_retention_days: int = 30
+    # How long an ingest node trusts its cached copy of a source (Redis also pushes changes at once).
+    source_cache_seconds: float = 2.0
     message_retention_days: int = 90
     encryption_key: str | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -80,3 +81,24 @@ def test_throttle_is_shared_through_redis(
     codes = [httpx.post(f"{first.url}/webhook/{key}", json={}).status_code for _ in range(6)]
     codes += [httpx.post(f"{second.url}/webhook/{key}", json={}).status_code for _ in range(5)]
     assert codes == [200] * 10 + [429]
+
+
+def test_source_changes_reach_other_nodes_through_redis(
+    make_server: Callable[..., ServerProcess], make_database: Callable[[], str]
+) -> None:
+    database = make_database()
+    # A cache that would otherwise trust its copy for an hour: only Redis can tell it.
+    env = {"HOOKHUB_REDIS_URL": "redis://127.0.0.1:6379/0", "HOOKHUB_SOURCE_CACHE_SECONDS": "3600"}
+    first = make_server(env, database_url=database)
+    second = make_server(env, database_url=database)
+    with first.client() as api:
+        created = api.post("/ingest/api/v1/source", json={"name": "n"}).json()
+        old_key = created["ingestUrl"].rsplit("/", 1)[1]
+        assert httpx.post(f"{second.url}/webhook/{old_key}", json={}).status_code == 200  # now cached there
+        rotated = api.post(f"/ingest/api/v1/source/{created['id']}/token/rotate").json()
+    new_key = rotated["ingestUrl"].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 10
+    while httpx.post(f"{second.url}/webhook/{old_key}", json={}).status_code != 404:
+        assert time.monotonic() < deadline, "the other node kept serving the rotated key"
+        time.sleep(0.05)
+    assert httpx.post(f"{second.url}/webhook/{new_key}", json={}).status_code == 200

@@ -64,10 +64,9 @@ def _values(body: SourceIn, previous: Any | None) -> dict[str, Any]:
     return values
 
 
-def _forget(runtime: Runtime, *rows: Any) -> None:
-    cache = inbound_for(runtime).cache
-    for row in rows:
-        cache.forget(row.ingest_key, row.previous_ingest_key)
+async def _forget(runtime: Runtime, *rows: Any) -> None:
+    keys = [key for row in rows for key in (row.ingest_key, row.previous_ingest_key)]
+    await inbound_for(runtime).forget_sources(*keys)
 
 
 async def _write(runtime: Runtime, statement: Any) -> Any:
@@ -135,7 +134,7 @@ async def upsert_source(
 
     row, previous = await _write(runtime, upsert)
     if previous is not None:
-        _forget(runtime, previous)
+        await _forget(runtime, previous)
     return json_response(render_source(row, runtime.settings.base_url), 200 if previous is not None else 201)
 
 
@@ -144,7 +143,7 @@ async def delete_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, source
     async with runtime.db.write() as conn:
         row = await store.get(conn, source_ref)
         await conn.execute(source.delete().where(source.c.id == row.id))
-    _forget(runtime, row)
+    await _forget(runtime, row)
     return no_content()
 
 
@@ -161,7 +160,7 @@ async def rotate_ingest_token(
         return await store.rotate_key(conn, current, options.grace_period_seconds), current
 
     row, previous = await _write(runtime, rotate)
-    _forget(runtime, previous)
+    await _forget(runtime, previous)
     return json_response({"ingestUrl": ingest_url(runtime.settings.base_url, row.ingest_key)})
 
 
@@ -172,5 +171,5 @@ async def rotate_auth_token(runtime: RuntimeDep, _principal: OrgPrincipalDep, so
     async with runtime.db.write() as conn:
         row = await store.get(conn, source_ref, for_update=True)
         await store.update(conn, row.id, {"auth_token_hash": store.token_hash(token)})
-    _forget(runtime, row)
+    await _forget(runtime, row)
     return json_response({"token": token})

@@ -21,6 +21,7 @@ from hookhub.inbound.alexa_certs import AlexaChains
 from hookhub.inbound.answer import Answer, error_answer
 from hookhub.inbound.cache import SourceCache
 from hookhub.inbound.compiled import CompiledSource, compile_source
+from hookhub.inbound.invalidation import SourceInvalidation
 from hookhub.inbound.store import find_by_key
 from hookhub.inbound.throttle import make_limiter, retry_after
 from hookhub.inbound.verifiers.base import InboundRequest, pairs_to_dict
@@ -40,17 +41,30 @@ class Pipeline:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.base_url = runtime.settings.base_url
-        self.cache = SourceCache(self._load)
+        self.cache = SourceCache(self._load, ttl=runtime.settings.source_cache_seconds)
+        redis_url = runtime.settings.redis_url
+        self.invalidation = SourceInvalidation(redis_url, self.cache) if redis_url else None
         self.limiter = make_limiter(runtime.settings.redis_url)
         self.writer = EventWriter(runtime.db, runtime.deliveries_enqueued)
         self.alexa = AlexaChains()
 
     async def start(self) -> None:
         await self.writer.start()
+        if self.invalidation is not None:
+            await self.invalidation.start()
 
     async def stop(self) -> None:
         await self.writer.stop()
         await self.limiter.close()
+        if self.invalidation is not None:
+            await self.invalidation.stop()
+
+    async def forget_sources(self, *keys: str | None) -> None:
+        """A source changed: drop it from this node's cache, and every other node's."""
+        known = [key for key in keys if key]
+        self.cache.forget(*known)
+        if self.invalidation is not None and known:
+            await self.invalidation.publish(known)
 
     async def _load(self, key: str) -> CompiledSource | None:
         async with self.runtime.db.read() as conn:
