@@ -122,6 +122,9 @@ def test_test_request_runs_the_real_pipeline(sources: Sources, api: httpx.Client
     [event] = sources.events(source["id"])
     assert event["id"] == outcome["eventId"]
     assert (event["path"], event["query"], event["eventType"]) == ("/a/b", "kind=test&x=1", "test")
+    spaced = api.post(url, json={"method": "GET", "path": "/a%20b/c?kind=x", "headers": headers})
+    assert spaced.json()["status"] == 200
+    assert sources.events(source["id"], event_type="x")[0]["path"] == "/a b/c"
     assert json.loads(event["body"]) == {"x": 1}
 
 

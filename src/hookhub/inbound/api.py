@@ -79,14 +79,14 @@ async def _write(runtime: Runtime, statement: Any) -> Any:
 
 @router.get(PREFIX)
 async def list_sources(runtime: RuntimeDep, _principal: OrgPrincipalDep, request: Request) -> Response:
-    page = Page(**_page_args(request))
+    page = Page(**page_args(request))
     base = runtime.settings.base_url
     async with runtime.db.read() as conn:
         result = await paginate(conn, sa.select(source), source.c.id, page, lambda r: render_source(r, base))
     return json_response(result)
 
 
-def _page_args(request: Request) -> dict[str, Any]:
+def page_args(request: Request) -> dict[str, Any]:
     params = request.query_params
     args: dict[str, Any] = {"iterator": params.get("iterator")}
     if params.get("limit"):

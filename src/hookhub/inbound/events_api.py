@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from hookhub.api.deps import OrgPrincipalDep, RuntimeDep
 from hookhub.api.pagination import Ordering, Page, paginate
 from hookhub.errors import NotFound
 from hookhub.inbound import store
-from hookhub.inbound.api import PREFIX, _page_args
+from hookhub.inbound.api import PREFIX, page_args
 from hookhub.inbound.ingest_app import IngestApp
 from hookhub.inbound.models import TestRequestIn
 from hookhub.inbound.service import inbound_for
@@ -54,7 +54,7 @@ async def list_events(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
 ) -> Response:
     """Newest first; ``event_type`` (repeatable) filters by event type, ``method`` by method."""
-    args = _page_args(request)
+    args = page_args(request)
     args.setdefault("order", Ordering.descending)
     page = Page(**args)
     async with runtime.db.read() as conn:
@@ -124,9 +124,9 @@ async def test_request(
     else:
         body = orjson.dumps(spec.body)
         headers.setdefault("content-type", "application/json")
-    path = f"/webhook/{found.ingest_key}" + (
-        "/" + quote(sub_path.lstrip("/"), safe="/") if sub_path.strip("/") else ""
-    )
+    # As a server would see it: ``path`` decoded, ``raw_path`` as sent.
+    sub_path = unquote(sub_path.lstrip("/"))
+    path = f"/webhook/{found.ingest_key}" + ("/" + sub_path if sub_path else "")
     headers["content-length"] = str(len(body))
     scope = {
         "type": "http",
@@ -135,7 +135,7 @@ async def test_request(
         "method": spec.method,
         "scheme": "http",
         "path": path,
-        "raw_path": path.encode(),
+        "raw_path": quote(path, safe="/").encode(),
         "query_string": query.encode(),
         "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
         "client": None,
