@@ -14,14 +14,33 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
 from hookhub.delivery.jobs import AttemptStatus, Claimed, Job, Result
 from hookhub.delivery.signing import signing_keys
+from hookhub.outbound.raw_insert import RawInsert
 from hookhub.store.db import Database
 from hookhub.store.tables import attempt, delivery, endpoint, event, message
 from hookhub.store.types import utcnow
+
+# Attempts go in with one driver-level executemany (SQLAlchemy's per-row processing costs more).
+_INSERT_ATTEMPTS = RawInsert(
+    attempt,
+    (
+        "id",
+        "delivery_id",
+        "endpoint_id",
+        "message_id",
+        "event_id",
+        "url",
+        "response_status_code",
+        "response",
+        "response_duration_ms",
+        "status",
+        "trigger_type",
+        "created_at",
+    ),
+)
 
 _CLAIMED_COLUMNS = (
     delivery.c.id,
@@ -84,13 +103,17 @@ async def claim_and_prepare(
 ) -> tuple[list[Claimed], list[Job], list[Result]]:
     """``claim`` and ``prepare`` in one transaction (the worker's hot path)."""
     now = utcnow()
-    async with db.write() as conn:
-        rows = (await conn.execute(_claim_statement(db, worker_id, limit, lease_seconds, now))).all()
-        claimed = [Claimed(*row) for row in rows]
+    statement = _claim_statement(db, worker_id, limit, lease_seconds, now)
+
+    def claim_and_load(conn: sa.Connection) -> tuple[list[Claimed], list[Job], list[Result]]:
+        claimed = [Claimed(*row) for row in conn.execute(statement).all()]
         if not claimed:
             return [], [], []
-        jobs, skipped = await _load(conn, claimed, now)
-    return claimed, jobs, skipped
+        jobs, skipped = _load(conn, claimed, now)
+        return claimed, jobs, skipped
+
+    # One synchronous transaction: on SQLite a single hop to the writer thread.
+    return await db.run_write(claim_and_load)
 
 
 async def next_due_at(db: Database) -> datetime | None:
@@ -117,28 +140,26 @@ async def prepare(db: Database, claimed: Sequence[Claimed], now: datetime) -> tu
     or gone, body expunged).
     """
     async with db.read() as conn:
-        return await _load(conn, claimed, now)
+        return await conn.run_sync(_load, claimed, now)
 
 
-async def _load(
-    conn: AsyncConnection, claimed: Sequence[Claimed], now: datetime
-) -> tuple[list[Job], list[Result]]:
+def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tuple[list[Job], list[Result]]:
     endpoint_ids = {c.endpoint_id for c in claimed}
     message_ids = {c.message_id for c in claimed if c.message_id}
     event_ids = {c.event_id for c in claimed if c.event_id}
     endpoints = {
-        row.id: row for row in await conn.execute(sa.select(endpoint).where(endpoint.c.id.in_(endpoint_ids)))
+        row.id: row for row in conn.execute(sa.select(endpoint).where(endpoint.c.id.in_(endpoint_ids)))
     }
     messages = {}
     if message_ids:
         query = sa.select(message.c.id, message.c.payload, message.c.event_id, message.c.app_id).where(
             message.c.id.in_(message_ids)
         )
-        messages = {row.id: row for row in await conn.execute(query)}
+        messages = {row.id: row for row in conn.execute(query)}
     events = {}
     if event_ids:
         query = sa.select(event.c.id, event.c.body, event.c.headers).where(event.c.id.in_(event_ids))
-        events = {row.id: row for row in await conn.execute(query)}
+        events = {row.id: row for row in conn.execute(query)}
     jobs: list[Job] = []
     skipped: list[Result] = []
     for item in claimed:
@@ -225,11 +246,12 @@ async def record(db: Database, worker_id: str, results: Iterable[Result], now: d
         updates.append(
             {"b_id": item.id, "b_status": status, "b_count": count, "b_next": next_at, "b_now": now}
         )
-    async with db.write() as conn:
+
+    def write(conn: sa.Connection) -> None:
         if attempts:
-            await conn.execute(attempt.insert(), attempts)
+            _INSERT_ATTEMPTS.run(conn, attempts)
         if successes:
-            await conn.execute(
+            conn.execute(
                 sa.update(delivery)
                 .where(
                     delivery.c.id.in_(successes),
@@ -246,7 +268,7 @@ async def record(db: Database, worker_id: str, results: Iterable[Result], now: d
                 )
             )
         if updates:
-            await conn.execute(
+            conn.execute(
                 sa.update(delivery)
                 .where(
                     delivery.c.id == sa.bindparam("b_id"),
@@ -263,26 +285,28 @@ async def record(db: Database, worker_id: str, results: Iterable[Result], now: d
                 ),
                 updates,
             )
-        await _update_endpoint_health(conn, healthy, failing - healthy, disable, now)
+        _update_endpoint_health(conn, healthy, failing - healthy, disable, now)
+
+    await db.run_write(write)
 
 
-async def _update_endpoint_health(
-    conn: AsyncConnection, healthy: set[str], failing: set[str], disable: set[str], now: datetime
+def _update_endpoint_health(
+    conn: sa.Connection, healthy: set[str], failing: set[str], disable: set[str], now: datetime
 ) -> None:
     if healthy:
-        await conn.execute(
+        conn.execute(
             endpoint.update()
             .where(endpoint.c.id.in_(healthy), endpoint.c.failing_since.is_not(None))
             .values(failing_since=None)
         )
     if failing:
-        await conn.execute(
+        conn.execute(
             endpoint.update()
             .where(endpoint.c.id.in_(failing), endpoint.c.failing_since.is_(None))
             .values(failing_since=now)
         )
     if disable:
-        await conn.execute(
+        conn.execute(
             endpoint.update()
             .where(endpoint.c.id.in_(disable), endpoint.c.disabled.is_(False))
             .values(disabled=True, updated_at=now)
