@@ -36,17 +36,21 @@ def new_id(prefix: str) -> str:
 _KSUID_EPOCH = 1_400_000_000
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE62_9 = 62**9
+_BASE62_PAIRS = [a + b for a in _BASE62 for b in _BASE62]
 
 
 def _base62(raw: bytes) -> str:
     number = int.from_bytes(raw, "big")
-    digits: list[str] = []
-    for _ in range(3):
+    chunks: list[str] = []
+    for _ in range(3):  # 27 digits as three chunks of 9 = 2 + 2 + 2 + 2 + 1
         number, chunk = divmod(number, _BASE62_9)
-        for _ in range(9):
-            chunk, digit = divmod(chunk, 62)
-            digits.append(_BASE62[digit])
-    return "".join(reversed(digits))
+        chunk, last = divmod(chunk, 62)
+        chunk, pair1 = divmod(chunk, 3844)
+        chunk, pair2 = divmod(chunk, 3844)
+        chunk, pair3 = divmod(chunk, 3844)
+        pairs = _BASE62_PAIRS
+        chunks.append(pairs[chunk] + pairs[pair3] + pairs[pair2] + pairs[pair1] + _BASE62[last])
+    return "".join(reversed(chunks))
 
 
 def has_prefix(value: str, prefix: str) -> bool:
