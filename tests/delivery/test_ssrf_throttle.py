@@ -43,5 +43,6 @@ def test_throttle_rate_spaces_out_sends(server, make_receiver):
     for i in range(6):
         client.message.create(app_id, MessageIn(event_type="throttle.t", payload={"i": i}))
     got = receiver.wait_for(6, timeout=30)
-    # 5 per second: six sends span at least one second (each slot is 0.2 s after the previous).
-    assert got[-1].at - got[0].at >= 5 * 0.2 * 0.95
+    # 5 per second: six sends span about a second (each slot is 0.2 s after the previous); the
+    # margin absorbs a slow first connection.
+    assert got[-1].at - got[0].at >= 0.75

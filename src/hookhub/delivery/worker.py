@@ -134,6 +134,11 @@ class DeliveryWorker:
                 self._inflight[job.claimed.id] = task
                 task.add_done_callback(lambda _t, key=job.claimed.id: self._done(key))
         await self._maybe_disable_long_failing()
+        if not claimed and not self.wakeup.event.is_set():
+            # Idle: also wake for rows scheduled by anyone (deliverAt, other workers' retries).
+            due = await queue.next_due_at(self.db)
+            if due is not None:
+                self._wake_at(max((due - utcnow()).total_seconds(), 0.01), signal=False)
         if len(claimed) < room:
             await self._sleep()
 
@@ -150,10 +155,12 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wakeup.event.wait(), timeout)
 
-    def _wake_at(self, delay: float) -> None:
+    def _wake_at(self, delay: float, *, signal: bool = True) -> None:
         at = time.monotonic() + delay
         if self._next_wake is None or at < self._next_wake:
             self._next_wake = at
+        if not signal:
+            return
         if delay <= 0:
             self.wakeup.event.set()
         else:
