@@ -87,7 +87,12 @@ def test_shared_source_needs_the_bearer_token(sources: Sources) -> None:
     new_token = sources.auth_token(source["id"])
     assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert httpx.get(url, headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
-    assert len(sources.events(source["id"])) == 2
+    events = sources.events(source["id"])
+    assert len(events) == 2
+    # The token is a secret: the event log keeps the header's presence, never its value.
+    for event in events:
+        assert event["headers"]["authorization"] == "[redacted]"
+        assert token not in str(event) and new_token not in str(event)
 
 
 def test_shared_source_websocket_needs_the_token(sources: Sources) -> None:

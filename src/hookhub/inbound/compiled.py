@@ -28,6 +28,9 @@ class FixedResponse:
     content_type: bytes
 
 
+REDACTED = "[redacted]"
+
+
 @dataclass(frozen=True, slots=True)
 class AuthCheck:
     """``kind``: none | bearer | header | basic. Failure → the reason, else None."""
@@ -56,6 +59,16 @@ class AuthCheck:
         if not hmac.compare_digest(digest, self.token_hash):
             return "invalid auth token"
         return None
+
+    def redact(self, headers: dict[str, str]) -> dict[str, str]:
+        """The headers to store and relay: the credential that authenticated the request is a
+        secret, so it never reaches the event log or listeners."""
+        if self.kind == "none":
+            return headers
+        name = "authorization" if self.kind == "basic" else self.header
+        if name not in headers:
+            return headers
+        return {**headers, name: REDACTED}
 
     def _basic(self, value: str | None) -> str | None:
         if not value or value[:6].lower() != "basic ":

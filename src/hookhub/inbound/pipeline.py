@@ -135,6 +135,7 @@ class Pipeline:
                 event_type = _text(source.event_type_path.resolve(view), 256)
             if source.route_key_path:
                 route_value = source.route_key_path.resolve(view)
+        headers = source.auth.redact(request.headers)
         event_id = ids.new_id("evt")
         received_at = utcnow()
         reply_id = secrets.token_urlsafe(24) if source.reply_wait else None
@@ -146,7 +147,7 @@ class Pipeline:
                 "method": request.method,
                 "path": request.path,
                 "query": request.query_string,
-                "headers": request.headers,
+                "headers": headers,
                 "body": request.body,
                 "event_type": event_type,
                 "route_key": _text(route_value, 10_000),
@@ -163,7 +164,7 @@ class Pipeline:
                 method=request.method,
                 path=request.path,
                 query=request.query_string,
-                headers=request.headers,
+                headers=headers,
                 body=request.body,
                 received_at=received_at,
                 reply_id=reply_id,
