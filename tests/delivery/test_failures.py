@@ -170,3 +170,28 @@ def test_endpoint_failing_too_long_is_disabled(make_server, make_receiver):
     wait_for(lambda: delivery_status(client, app_id, msg.id) == 2, what="delivery given up")
     # Disabled once failing for a second: the third attempt (≈ 1.2 s in), not the fifth.
     assert len(receiver.requests) < 5
+
+
+def test_failing_then_recovered_operational_webhooks(make_server, make_receiver):
+    ops = make_receiver()
+    receiver = make_receiver().reply_with(Reply(500), Reply(500), Reply(503))
+    srv = make_server(
+        {
+            "HOOKHUB_RETRY_SCHEDULE": "0,0.2,0.2,0.2,0.2",
+            "HOOKHUB_OPERATIONAL_WEBHOOK_URL": ops.url,
+            "HOOKHUB_OPERATIONAL_WEBHOOK_SECRET": OPS_SECRET,
+        }
+    )
+    client = svix_client(srv)
+    app_id, ep_id = app_with_endpoint(client, receiver.url)
+    msg = client.message.create(app_id, MessageIn(event_type="t.flaky", payload={"x": 8}))
+
+    wait_for(lambda: delivery_status(client, app_id, msg.id) == 0, what="success on the fourth attempt")
+    (failing,) = wait_for(lambda: ops_events(ops, "message.attempt.failing", "msgId", msg.id))
+    (recovered,) = wait_for(lambda: ops_events(ops, "message.attempt.recovered", "msgId", msg.id))
+    attempts = attempts_of(client, app_id, msg.id)
+    assert [a.response_status_code for a in attempts] == [500, 500, 503, 200]
+    assert failing["data"]["lastAttempt"]["id"] == attempts[2].id
+    assert recovered["data"]["lastAttempt"]["id"] == attempts[3].id
+    assert recovered["data"]["endpointId"] == ep_id
+    assert not ops_events(ops, "message.attempt.exhausted", "msgId", msg.id)
