@@ -32,11 +32,13 @@ class Wakeup:
         self._conn = None  # asyncpg.Connection, kept open for LISTEN and NOTIFY
         self._notify_task: asyncio.Task[None] | None = None
         self._notify_again = False
+        self._stopping = False
+        self._reconnect_task: asyncio.Task[None] | None = None
 
     def enqueued(self) -> None:
         """Runtime callback: wake the local worker and, on PostgreSQL, the others."""
         self.event.set()
-        if self._conn is None:
+        if not self.cross_process:
             return
         if self._notify_task is not None and not self._notify_task.done():
             self._notify_again = True
@@ -60,17 +62,44 @@ class Wakeup:
 
     @property
     def cross_process(self) -> bool:
-        return self._conn is not None
+        """True while LISTEN works; workers poll more often when it does not."""
+        return self._conn is not None and not self._conn.is_closed()
 
     async def start(self) -> None:
-        if not self._dsn:
-            return
+        if self._dsn:
+            await self._connect()
+
+    async def _connect(self) -> None:
         import asyncpg
 
-        self._conn = await asyncpg.connect(self._dsn)
-        await self._conn.add_listener(CHANNEL, self._on_notify)
+        conn = await asyncpg.connect(self._dsn)
+        await conn.add_listener(CHANNEL, self._on_notify)
+        conn.add_termination_listener(self._on_lost)
+        self._conn = conn
+
+    def _on_lost(self, _conn: object) -> None:
+        if self._stopping:
+            return
+        log.warning("delivery LISTEN connection lost; polling until it is back")
+        self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = 0.5
+        while not self._stopping:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect()
+            except Exception as exc:
+                log.warning("delivery LISTEN reconnect failed: %s", exc)
+                delay = min(delay * 2, 10.0)
+            else:
+                self.event.set()  # catch up with anything enqueued meanwhile
+                return
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._reconnect_task is not None:
+            self._reconnect_task.cancel()
         conn, self._conn = self._conn, None
         if self._notify_task is not None:
             await asyncio.gather(self._notify_task, return_exceptions=True)
