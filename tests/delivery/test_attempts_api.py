@@ -128,3 +128,31 @@ def test_replay_missing_bulk_replay_and_send_example(server, make_receiver):
     got = late.wait_until(lambda reqs: any(r.webhook_id == msg.id for r in reqs), what="example")
     assert orjson.loads(next(r.body for r in got if r.webhook_id == msg.id)) == example
     assert len(first.requests) == 3  # the other endpoint got none of the replays
+
+
+def test_attempt_filters(server, make_receiver):
+    receiver = make_receiver().reply_with(Reply(500))
+    client = svix_client(server)
+    app_id, ep_id = app_with_endpoint(client, receiver.url)
+    red = client.message.create(
+        app_id, MessageIn(event_type="f.red", payload={}, channels=["red"], tags=["t1"])
+    )
+    receiver.wait_for(1)  # red's first attempt takes the scripted 500
+    blue = client.message.create(
+        app_id, MessageIn(event_type="f.blue", payload={}, channels=["blue"], tags=["t2"])
+    )
+    receiver.wait_until(lambda got: {r.webhook_id for r in got} >= {red.id, blue.id}, what="both")
+    wait_for(lambda: client.endpoint.get_attempt_stats(app_id, ep_id).success == 2, what="both succeeded")
+
+    def listed(**options: object) -> list[str]:
+        data = client.message_attempt.list_by_endpoint(
+            app_id, ep_id, MessageAttemptListByEndpointOptions(**options)
+        ).data
+        return sorted({a.msg_id for a in data})
+
+    assert listed(channel="red") == [red.id]
+    assert listed(tag="t2") == [blue.id]
+    assert listed(event_types=["f.blue"]) == [blue.id]
+    assert listed(status=2) == [red.id]  # the first attempt (500) of the first message
+    assert listed(status_code_class=500) == [red.id]
+    assert listed(channel="green") == []

@@ -44,6 +44,8 @@ class AttemptFilters:
         before: datetime | None = None,
         after: datetime | None = None,
         event_types: Annotated[list[str] | None, Query()] = None,
+        channel: str | None = None,
+        tag: str | None = None,
         with_content: bool = True,
         with_msg: bool = False,
     ) -> None:
@@ -52,10 +54,12 @@ class AttemptFilters:
         self.before = before
         self.after = after
         self.event_types = event_types
+        self.channel = channel
+        self.tag = tag
         self.with_content = with_content
         self.with_msg = with_msg
 
-    def apply(self, query: sa.Select) -> sa.Select:
+    def apply(self, query: sa.Select, dialect: str) -> sa.Select:
         if self.status is not None:
             query = query.where(attempt.c.status == self.status)
         if self.status_code_class is not None:
@@ -69,7 +73,20 @@ class AttemptFilters:
             query = query.where(attempt.c.created_at > self.after)
         if self.event_types:
             query = query.where(message.c.event_type.in_(self.event_types))
+        if self.channel:
+            query = query.where(json_list_contains(message.c.channels, self.channel, dialect, "f_channel"))
+        if self.tag:
+            query = query.where(json_list_contains(message.c.tags, self.tag, dialect, "f_tag"))
         return query
+
+
+def json_list_contains(column: sa.Column, value: str, dialect: str, name: str) -> sa.ColumnElement[bool]:
+    """``value`` is one of the strings in the JSON list ``column`` (of the message table)."""
+    if dialect == "postgresql":
+        return column.op("@>")(sa.func.jsonb_build_array(value))
+    return sa.text(
+        f"EXISTS (SELECT 1 FROM json_each(message.{column.name}) WHERE json_each.value = :{name})"
+    ).bindparams(**{name: value})
 
 
 def render_attempt(row: Any, *, with_content: bool = True, with_msg: bool = False) -> dict[str, Any]:
@@ -153,7 +170,7 @@ async def list_by_endpoint(
 ) -> Response:
     async with runtime.db.read() as conn:
         _, _, ep = await _scope(conn, principal, app_id, ep=endpoint_id)
-        query = filters.apply(_attempts_query().where(attempt.c.endpoint_id == ep.id))
+        query = filters.apply(_attempts_query().where(attempt.c.endpoint_id == ep.id), runtime.db.dialect)
         out = await paginate(
             conn,
             query,
@@ -177,7 +194,7 @@ async def list_by_msg(
 ) -> Response:
     async with runtime.db.read() as conn:
         _, found_msg, ep = await _scope(conn, principal, app_id, msg=msg_id, ep=endpoint_id)
-        query = filters.apply(_attempts_query().where(attempt.c.message_id == found_msg))
+        query = filters.apply(_attempts_query().where(attempt.c.message_id == found_msg), runtime.db.dialect)
         if ep is not None:
             query = query.where(attempt.c.endpoint_id == ep.id)
         out = await paginate(
@@ -260,6 +277,8 @@ async def list_attempted_messages(
     before: datetime | None = None,
     after: datetime | None = None,
     event_types: Annotated[list[str] | None, Query()] = None,
+    channel: str | None = None,
+    tag: str | None = None,
     with_content: bool = True,
 ) -> Response:
     async with runtime.db.read() as conn:
@@ -277,6 +296,12 @@ async def list_attempted_messages(
             query = query.where(message.c.created_at > after)
         if event_types:
             query = query.where(message.c.event_type.in_(event_types))
+        if channel:
+            query = query.where(
+                json_list_contains(message.c.channels, channel, runtime.db.dialect, "f_channel")
+            )
+        if tag:
+            query = query.where(json_list_contains(message.c.tags, tag, runtime.db.dialect, "f_tag"))
         out = await paginate(
             conn,
             query,
