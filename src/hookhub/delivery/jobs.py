@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
@@ -67,7 +67,7 @@ class Result:
     response: str
     duration_ms: int
     success: bool
-    # None: no attempt row (requeue without counting, or cancel).
+    # False: no attempt row (the delivery was cancelled before sending).
     attempted: bool = True
     # Seconds until the next try; None with success False means give up.
     retry_in: float | None = None
@@ -75,7 +75,7 @@ class Result:
     # Why the delivery was dropped without an attempt (endpoint gone/disabled).
     cancelled: str | None = None
     created_at: datetime | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    attempt_id: str | None = None
 
 
 # A delivery row's status as Svix's MessageStatus, and Svix's status texts.

@@ -219,7 +219,7 @@ async def record(db: Database, worker_id: str, results: Iterable[Result], now: d
         if res.attempted:
             attempts.append(
                 {
-                    "id": res.extra.get("attempt_id") or ids.new_id("atmpt"),
+                    "id": res.attempt_id or ids.new_id("atmpt"),
                     "delivery_id": item.id,
                     "endpoint_id": item.endpoint_id,
                     "message_id": item.message_id,

@@ -21,7 +21,7 @@ from hookhub.delivery import queue, throttle
 from hookhub.delivery.jobs import Job, Result
 from hookhub.delivery.operational import OperationalWebhooks
 from hookhub.delivery.retry import next_delay
-from hookhub.delivery.sender import Sender
+from hookhub.delivery.sender import Response, Sender
 from hookhub.delivery.signing import signed_headers
 from hookhub.delivery.wakeup import Wakeup
 from hookhub.store.db import Database
@@ -192,45 +192,35 @@ class DeliveryWorker:
             }
             started = utcnow()
             response = await self.sender.post(job.url, headers, job.body)
-            self._push(
-                [
-                    self._decide(
-                        job,
-                        response.status,
-                        response.body,
-                        response.duration_ms,
-                        response.ok,
-                        response.retry_after,
-                        started,
-                    )
-                ]
-            )
+            self._push([self._decide(job, response, started)])
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("delivery %s failed unexpectedly; it will be retried", job.claimed.id)
 
-    def _decide(
-        self,
-        job: Job,
-        status: int,
-        body: str,
-        duration_ms: int,
-        ok: bool,
-        retry_after: float | None,
-        at: datetime,
-    ) -> Result:
-        attempts_made = job.claimed.attempt_count + 1
-        result = Result(job.claimed, job, status, body, duration_ms, success=ok, created_at=at)
-        result.extra["attempt_id"] = ids.new_id("atmpt")
-        if ok:
+    def _decide(self, job: Job, response: Response, at: datetime) -> Result:
+        """Success, retry later, give up, or disable the endpoint."""
+        result = Result(
+            job.claimed,
+            job,
+            response.status,
+            response.body,
+            response.duration_ms,
+            success=response.ok,
+            created_at=at,
+            attempt_id=ids.new_id("atmpt"),
+        )
+        if response.ok:
             return result
         failing_for = (at - job.failing_since).total_seconds() if job.failing_since else 0.0
-        if status == 410 or failing_for >= self.settings.disable_endpoint_after_seconds:
+        if response.status == 410 or failing_for >= self.settings.disable_endpoint_after_seconds:
             # 410 Gone, or failing continuously for too long: disable the endpoint, stop retrying.
             result.disable_endpoint = True
             return result
-        result.retry_in = next_delay(attempts_made, self.settings.retry_delays, retry_after=retry_after)
+        attempts_made = job.claimed.attempt_count + 1
+        result.retry_in = next_delay(
+            attempts_made, self.settings.retry_delays, retry_after=response.retry_after
+        )
         return result
 
     # ---- record ----------------------------------------------------------------------------
@@ -265,7 +255,7 @@ class DeliveryWorker:
         job = result.job
         if job is None or not self.operational.enabled:
             return
-        attempt_id = str(result.extra.get("attempt_id", ""))
+        attempt_id = result.attempt_id or ""
         attempts_made = result.claimed.attempt_count + 1
         at = result.created_at or utcnow()
         if result.disable_endpoint:
