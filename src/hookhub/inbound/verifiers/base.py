@@ -89,3 +89,24 @@ def require_secret(config: Mapping[str, Any], key: str = "secret") -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"config.{key} is required for this source type")
     return value
+
+
+def verify_v0_timestamped(
+    request: InboundRequest,
+    secret: str,
+    *,
+    signature_header: str,
+    timestamp_header: str,
+    window_seconds: float,
+) -> Verdict:
+    """The scheme Slack and Zoom share: ``v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}">``."""
+    timestamp = request.header(timestamp_header)
+    signature = request.header(signature_header)
+    if not timestamp or not signature:
+        return reject(signature_header, f"missing {signature_header} or {timestamp_header}")
+    if not within_window(timestamp, request.now, window_seconds):
+        return reject(timestamp_header, f"timestamp is outside the {window_seconds:g} second window")
+    expected = "v0=" + hmac_digest(secret, b"v0:" + timestamp.encode() + b":" + request.body).hex()
+    if not same(signature, expected):
+        return reject(signature_header, f"{signature_header} does not match the body")
+    return ACCEPT

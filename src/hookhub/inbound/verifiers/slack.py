@@ -5,15 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hookhub.inbound.verifiers.base import (
-    ACCEPT,
-    InboundRequest,
-    Verdict,
-    hmac_digest,
-    reject,
-    same,
-    within_window,
-)
+from hookhub.inbound.verifiers.base import InboundRequest, Verdict, verify_v0_timestamped
 
 TYPES = ("slack",)
 REQUIRED = ("secret",)
@@ -21,14 +13,10 @@ WINDOW_SECONDS = 300
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:
-    timestamp = request.header("x-slack-request-timestamp")
-    signature = request.header("x-slack-signature")
-    if not timestamp or not signature:
-        return reject("x-slack-signature", "missing X-Slack-Signature or X-Slack-Request-Timestamp")
-    if not within_window(timestamp, request.now, WINDOW_SECONDS):
-        return reject("x-slack-request-timestamp", "timestamp is outside the 5 minute window")
-    base = b"v0:" + timestamp.encode() + b":" + request.body
-    expected = "v0=" + hmac_digest(config["secret"], base).hex()
-    if not same(signature, expected):
-        return reject("x-slack-signature", "X-Slack-Signature does not match the body")
-    return ACCEPT
+    return verify_v0_timestamped(
+        request,
+        config["secret"],
+        signature_header="x-slack-signature",
+        timestamp_header="x-slack-request-timestamp",
+        window_seconds=WINDOW_SECONDS,
+    )
