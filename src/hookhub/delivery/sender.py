@@ -18,6 +18,9 @@ from hookhub.delivery.ssrf import DestinationRefused, GuardedResolver, Network, 
 
 # Stored response bodies are cut to this many characters.
 RESPONSE_LIMIT = 4096
+# Connections kept per destination host: requests beyond it wait for a pooled connection,
+# which is cheaper than opening one per in-flight request.
+PER_HOST_CONNECTIONS = 64
 USER_AGENT = f"hookhub-webhooks/{__version__}"
 
 
@@ -45,7 +48,7 @@ class Sender:
     def _open(self, guarded: bool) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self._concurrency,
-            limit_per_host=0,
+            limit_per_host=PER_HOST_CONNECTIONS,
             ttl_dns_cache=10,
             resolver=GuardedResolver(self._allowed) if guarded else None,
         )
