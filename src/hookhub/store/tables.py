@@ -190,7 +190,9 @@ sa.Index("attempt_event", attempt.c.event_id, attempt.c.id)
 endpoint_throttle = sa.Table(
     "endpoint_throttle",
     metadata,
-    sa.Column("endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("next_slot", sa.Float, nullable=False),
 )
 
