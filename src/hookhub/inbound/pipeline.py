@@ -45,7 +45,9 @@ class Pipeline:
         redis_url = runtime.settings.redis_url
         self.invalidation = SourceInvalidation(redis_url, self.cache) if redis_url else None
         self.limiter = make_limiter(runtime.settings.redis_url)
-        self.writer = EventWriter(runtime.db, runtime.deliveries_enqueued)
+        self.writer = EventWriter(
+            runtime.db, runtime.deliveries_enqueued, first_delay=runtime.settings.retry_delays[0]
+        )
         self.alexa = AlexaChains()
 
     async def start(self) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookhub.inbound import pg_batch
 from hookhub.inbound.sqlite_batch import SqliteBatchWriter, sqlite_path
 from hookhub.store.db import Database
+from hookhub.store.fanout import enqueue_for_event
 from hookhub.store.tables import endpoint, event
 
 log = logging.getLogger("hookhub.inbound")
@@ -26,8 +27,9 @@ MAX_BATCH = 512
 
 
 class EventWriter:
-    def __init__(self, db: Database, on_deliveries: Callable[[], None]) -> None:
+    def __init__(self, db: Database, on_deliveries: Callable[[], None], first_delay: float = 0.0) -> None:
         self._db = db
+        self._first_delay = first_delay
         self._on_deliveries = on_deliveries
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
@@ -119,14 +121,18 @@ class EventWriter:
         async with self._db.write() as conn:
             if self._db.is_sqlite:
                 await conn.execute(event.insert(), rows)
-                return await enqueue_deliveries(conn, rows)
+                return await enqueue_deliveries(conn, rows, first_delay=self._first_delay)
             with_endpoints = await pg_batch.sources_with_endpoints(conn, {row["source_id"] for row in rows})
             await pg_batch.insert_events(conn, rows)
-            return await enqueue_deliveries(conn, rows, with_endpoints)
+            return await enqueue_deliveries(conn, rows, with_endpoints, first_delay=self._first_delay)
 
 
 async def enqueue_deliveries(
-    conn: AsyncConnection, rows: list[dict[str, Any]], with_endpoints: set[str] | None = None
+    conn: AsyncConnection,
+    rows: list[dict[str, Any]],
+    with_endpoints: set[str] | None = None,
+    *,
+    first_delay: float = 0.0,
 ) -> bool:
     """Delivery rows for the events whose source has destinations; True when any were added."""
     if with_endpoints is None:
@@ -135,13 +141,13 @@ async def enqueue_deliveries(
         with_endpoints = set((await conn.execute(query)).scalars())
     if not with_endpoints:
         return False
-    try:
-        from hookhub.store.fanout import enqueue_for_event
-    except ImportError:  # the delivery engine is not installed in this build
-        return False
     for row in rows:
         if row["source_id"] in with_endpoints:
             await enqueue_for_event(
-                conn, source_id=row["source_id"], event_id=row["id"], event_type=row["event_type"]
+                conn,
+                source_id=row["source_id"],
+                event_id=row["id"],
+                event_type=row["event_type"],
+                first_delay=first_delay,
             )
     return True

@@ -122,7 +122,7 @@ def _resolve_app(conn: sa.Connection, apps: dict[str, _App], item: _Pending) -> 
     return app
 
 
-def _write(conn: sa.Connection, batch: list[_Pending]) -> list[int | HookhubError]:
+def _write(conn: sa.Connection, batch: list[_Pending], first_delay: float) -> list[int | HookhubError]:
     """Insert what can be inserted; per message, the number of deliveries or the reason it failed.
 
     Synchronous: runs through ``Database.run_write`` (one thread switch per batch on SQLite).
@@ -159,7 +159,9 @@ def _write(conn: sa.Connection, batch: list[_Pending]) -> list[int | HookhubErro
         item.row["app_id"] = app.id
         messages.append(item.row)
         targets = matching_endpoint_ids(app.endpoints, item.body.event_type, item.body.channels)
-        deliveries += delivery_rows(targets, message_id=item.row["id"], due_at=item.body.deliver_at, now=now)
+        deliveries += delivery_rows(
+            targets, message_id=item.row["id"], due_at=item.body.deliver_at, now=now, first_delay=first_delay
+        )
         outcomes.append(len(targets))
     if messages:
         _INSERT_MESSAGES.run(conn, messages)
@@ -173,6 +175,7 @@ class MessageWriter:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self._first_delay = runtime.settings.retry_delays[0]
         self._queue: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -201,7 +204,9 @@ class MessageWriter:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
-            outcomes = await self._runtime.db.run_write(partial(_write, batch=batch))
+            outcomes = await self._runtime.db.run_write(
+                partial(_write, batch=batch, first_delay=self._first_delay)
+            )
         except Exception as exc:
             if len(batch) > 1:  # find the culprit: one message per transaction
                 for item in batch:

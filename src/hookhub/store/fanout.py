@@ -10,7 +10,7 @@ inbound events one at a time with ``enqueue_for_event``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,7 +62,10 @@ def delivery_rows(
     event_id: str | None = None,
     due_at: datetime | None = None,
     now: datetime,
+    first_delay: float = 0.0,
 ) -> list[dict[str, Any]]:
+    """Pending rows, due at ``due_at`` (a message's deliverAt) or after the schedule's first delay."""
+    due = due_at or (now + timedelta(seconds=first_delay) if first_delay else now)
     return [
         {
             "id": ids.new_id("dlv"),
@@ -71,7 +74,7 @@ def delivery_rows(
             "event_id": event_id,
             "status": "pending",
             "attempt_count": 0,
-            "next_attempt_at": due_at or now,
+            "next_attempt_at": due,
             "trigger_type": 0,
             "created_at": now,
             "updated_at": now,
@@ -87,14 +90,24 @@ async def insert_deliveries(
     message_id: str | None = None,
     event_id: str | None = None,
     due_at: datetime | None = None,
+    first_delay: float = 0.0,
 ) -> int:
-    rows = delivery_rows(endpoint_ids, message_id=message_id, event_id=event_id, due_at=due_at, now=utcnow())
+    rows = delivery_rows(
+        endpoint_ids,
+        message_id=message_id,
+        event_id=event_id,
+        due_at=due_at,
+        now=utcnow(),
+        first_delay=first_delay,
+    )
     if rows:
         await conn.execute(delivery.insert(), rows)
     return len(rows)
 
 
-async def enqueue_for_event(conn: AsyncConnection, *, source_id: str, event_id: str, event_type: str) -> int:
+async def enqueue_for_event(
+    conn: AsyncConnection, *, source_id: str, event_id: str, event_type: str, first_delay: float = 0.0
+) -> int:
     """Pending deliveries of an inbound event to its source's matching destinations.
 
     Inbound events carry no channels, so a destination restricted to channels receives none.
@@ -104,4 +117,4 @@ async def enqueue_for_event(conn: AsyncConnection, *, source_id: str, event_id: 
     )
     rows = (await conn.execute(query)).all()
     targets = matching_endpoint_ids(rows, event_type or "", None)
-    return await insert_deliveries(conn, targets, event_id=event_id)
+    return await insert_deliveries(conn, targets, event_id=event_id, first_delay=first_delay)
