@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from hookhub import ids
 from hookhub.delivery.jobs import AttemptStatus, Claimed, Job, Result
 from hookhub.delivery.signing import signing_keys
-from hookhub.outbound.raw_insert import RawInsert
 from hookhub.store.db import Database
+from hookhub.store.raw_insert import RawInsert
 from hookhub.store.tables import attempt, delivery, endpoint, event, message
 from hookhub.store.types import utcnow
 

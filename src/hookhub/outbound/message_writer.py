@@ -28,9 +28,9 @@ from hookhub import ids
 from hookhub.auth.tokens import Principal
 from hookhub.errors import Conflict, HookhubError, NotFound, validation_error
 from hookhub.outbound.message_models import MessageIn
-from hookhub.outbound.raw_insert import RawInsert
 from hookhub.runtime import Runtime
 from hookhub.store.fanout import DELIVERY_COLUMNS, delivery_rows, matching_endpoint_ids
+from hookhub.store.raw_insert import RawInsert
 from hookhub.store.tables import application, delivery, endpoint, message
 from hookhub.store.types import utcnow
 

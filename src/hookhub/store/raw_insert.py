@@ -1,4 +1,4 @@
-"""Multi-row INSERT straight on the driver, for the message-create batch.
+"""Multi-row INSERT straight on the driver, for hot batch inserts (message create, delivery results).
 
 SQLAlchemy's per-row parameter processing costs more than the database's own work on a batch
 insert. Values are converted exactly as the column types would store them (``UtcDateTime`` as
