@@ -26,7 +26,7 @@ export async function appsView(api, target) {
   );
   mount(target, section("Applications", box), section("Create an application", create));
   const load = async (iterator) => {
-    const page = await api.list("/api/v1/app", { iterator });
+    const page = await api.list("/api/v1/app", { iterator, order: "descending" }); // newest first
     mount(
       box,
       table(

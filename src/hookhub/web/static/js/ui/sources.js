@@ -26,7 +26,7 @@ export async function sourcesView(api, target) {
   );
   mount(target, section("Sources", h("p", { class: "muted" }, "Each source is an inbound webhook URL. Open one to watch its events live."), box), section("Create a source", create));
   try {
-    const page = await api.list(SOURCES, { limit: 250 });
+    const page = await api.list(SOURCES, { limit: 250, order: "descending" }); // newest first
     mount(
       box,
       table(
