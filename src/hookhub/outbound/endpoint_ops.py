@@ -171,12 +171,7 @@ async def stats(
 ) -> Response:
     async with runtime.db.read() as conn:
         ep = await _endpoint(conn, principal, app_id, endpoint_id)
-        query = sa.select(delivery.c.status, sa.func.count()).where(delivery.c.endpoint_id == ep.id)
-        if since is not None:
-            query = query.where(delivery.c.created_at >= since)
-        if until is not None:
-            query = query.where(delivery.c.created_at < until)
-        counts = dict((await conn.execute(query.group_by(delivery.c.status))).all())
+        counts = await _count_by_status(conn, delivery, ep.id, since, until)
     return json_response(
         {
             "success": counts.get("success", 0),
@@ -199,13 +194,20 @@ async def attempt_stats(
 ) -> Response:
     async with runtime.db.read() as conn:
         ep = await _endpoint(conn, principal, app_id, endpoint_id)
-        query = sa.select(attempt.c.status, sa.func.count()).where(attempt.c.endpoint_id == ep.id)
-        if since is not None:
-            query = query.where(attempt.c.created_at >= since)
-        if until is not None:
-            query = query.where(attempt.c.created_at < until)
-        counts = dict((await conn.execute(query.group_by(attempt.c.status))).all())
+        counts = await _count_by_status(conn, attempt, ep.id, since, until)
     return json_response({"success": counts.get(0, 0), "fail": counts.get(2, 0), "canceled": 0})
+
+
+async def _count_by_status(
+    conn: AsyncConnection, table: sa.Table, endpoint_id: str, since: datetime | None, until: datetime | None
+) -> dict[Any, int]:
+    """Rows of ``table`` (deliveries or attempts) for one endpoint, counted by status."""
+    query = sa.select(table.c.status, sa.func.count()).where(table.c.endpoint_id == endpoint_id)
+    if since is not None:
+        query = query.where(table.c.created_at >= since)
+    if until is not None:
+        query = query.where(table.c.created_at < until)
+    return dict((await conn.execute(query.group_by(table.c.status))).all())
 
 
 def _example(schemas: dict[str, Any] | None, index: int) -> dict[str, Any]:
