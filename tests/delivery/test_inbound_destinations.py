@@ -3,6 +3,8 @@ byte for byte, its original Content-Type, signed with the event id."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import standardwebhooks
 
@@ -21,7 +23,7 @@ def _source_with_destination(api: httpx.Client, url: str) -> tuple[str, str, str
 
 def test_raw_body_and_content_type_are_forwarded_exactly(api, make_receiver):
     receiver = make_receiver()
-    _, ingest_url, secret = _source_with_destination(api, receiver.url)
+    source_id, ingest_url, secret = _source_with_destination(api, receiver.url)
     form = b"name=J%C3%BCrgen&note=  two  spaces &empty="
     blob = bytes(range(256)) + b"\xff\xfe not utf-8"
     assert httpx.post(
@@ -36,3 +38,23 @@ def test_raw_body_and_content_type_are_forwarded_exactly(api, make_receiver):
     assert second.body == blob and second.headers["content-type"] == "application/octet-stream"
     assert first.webhook_id.startswith("evt_") and second.webhook_id.startswith("evt_")
     standardwebhooks.Webhook(secret).verify(first.body, first.headers, json_parse=False)
+
+    # Each event lists its attempt to the destination.
+    attempts = api.get(f"/ingest/api/v1/source/{source_id}/event/{first.webhook_id}/attempt")
+    assert attempts.status_code == 200, attempts.text
+    [attempt] = wait_for_attempts(api, source_id, first.webhook_id)
+    assert attempt["msgId"] == first.webhook_id
+    assert attempt["url"] == receiver.url
+    assert attempt["status"] == 0 and attempt["responseStatusCode"] == 200
+    unknown = api.get(f"/ingest/api/v1/source/{source_id}/event/evt_missing/attempt")
+    assert unknown.status_code == 404
+
+
+def wait_for_attempts(api: httpx.Client, source_id: str, event_id: str, timeout: float = 10.0) -> list[dict]:
+    """The event's attempts once at least one is recorded (recording follows the send)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        data = api.get(f"/ingest/api/v1/source/{source_id}/event/{event_id}/attempt").json()["data"]
+        if data or time.monotonic() > deadline:
+            return data
+        time.sleep(0.05)

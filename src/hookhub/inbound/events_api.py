@@ -18,8 +18,9 @@ from hookhub.inbound.api import PREFIX, page_args
 from hookhub.inbound.ingest_app import IngestApp
 from hookhub.inbound.models import TestRequestIn
 from hookhub.inbound.service import inbound_for
+from hookhub.outbound.attempts import render_attempt
 from hookhub.outbound.wire import json_response, parse_body
-from hookhub.store.tables import delivery, event
+from hookhub.store.tables import attempt, delivery, event
 
 router = APIRouter(tags=["Source events"])
 
@@ -86,6 +87,22 @@ async def get_event(
         found = await store.get(conn, source_ref)
         row = await _event(conn, found.id, event_id)
     return json_response(render_event(row))
+
+
+@router.get(PREFIX + "/{source_ref}/event/{event_id}/attempt")
+async def list_event_attempts(
+    runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, event_id: str, request: Request
+) -> Response:
+    """The delivery attempts of one event to the source's destinations (newest first)."""
+    page = Page(**page_args(request))
+    async with runtime.db.read() as conn:
+        found = await store.get(conn, source_ref)
+        row = await _event(conn, found.id, event_id)
+        query = sa.select(attempt).where(attempt.c.event_id == row.id)
+        result = await paginate(
+            conn, query, attempt.c.id, page, render_attempt, default_order=Ordering.descending
+        )
+    return json_response(result)
 
 
 @router.post(PREFIX + "/{source_ref}/event/{event_id}/replay", status_code=202)

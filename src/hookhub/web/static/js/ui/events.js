@@ -62,8 +62,7 @@ async function attemptsOf(api, srcId, evtId) {
       { empty: "No destination attempts (the source has no destinations, or none match this event)." },
     );
   } catch (err) {
-    // Until the API lists an event's attempts, say so rather than show an error.
-    return err.status === 404 ? h("p", { class: "muted" }, "Delivery attempts of events are not listed yet.") : errorBox(err);
+    return errorBox(err);
   }
 }
 
