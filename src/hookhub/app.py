@@ -18,6 +18,7 @@ from hookhub.outbound.routes import outbound_routers
 from hookhub.relay import reply_api
 from hookhub.relay.listen_app import ListenApp
 from hookhub.runtime import Runtime
+from hookhub.store.retention import RetentionCleaner
 from hookhub.web.app import build_web_app
 
 
@@ -69,4 +70,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     routes += [("/ui", web), ("/portal", web)]
     routes.append(("/listen/", ListenApp(runtime.relay)))
     runtime.add_service(runtime.relay)  # only processes that serve HTTP subscribe to the relay
+    runtime.add_service(RetentionCleaner(runtime.db))
     return PrefixDispatcher(routes, api, on_startup=runtime.start, on_shutdown=runtime.stop)

@@ -11,9 +11,9 @@ import httpx
 
 from hookhub.config import Settings
 from hookhub.inbound import store
-from hookhub.inbound.retention import RetentionCleaner
 from hookhub.inbound.settings import parse_settings
 from hookhub.runtime import Runtime
+from hookhub.store.retention import RetentionCleaner
 from hookhub.store.tables import event
 from hookhub.store.types import utcnow
 from tests.support.server import ServerProcess
@@ -55,8 +55,8 @@ def test_retention_cleaner_deletes_only_expired_events(make_database: Callable[[
                         expires_at=expires,
                     )
                 )
-        deleted = await RetentionCleaner(runtime.db).clean()
-        assert deleted == 1
+        cleaned = await RetentionCleaner(runtime.db).clean()
+        assert cleaned.events == 1
         async with runtime.db.read() as conn:
             left = list((await conn.execute(event.select())).all())
         await runtime.db.close()

@@ -1,4 +1,4 @@
-"""The inbound part of one process: its pipeline (cache, limiter, writer) and retention cleaner.
+"""The inbound part of one process: its pipeline (cache, limiter, writer).
 
 ``inbound_for(runtime)`` builds it once per Runtime and registers its background services;
 the ingest app, the sources API and the events API all share it.
@@ -10,7 +10,6 @@ import weakref
 from typing import TYPE_CHECKING
 
 from hookhub.inbound.pipeline import Pipeline
-from hookhub.inbound.retention import RetentionCleaner
 
 if TYPE_CHECKING:
     from hookhub.runtime import Runtime
@@ -23,5 +22,4 @@ def inbound_for(runtime: Runtime) -> Pipeline:
     if pipeline is None:
         pipeline = _pipelines[runtime] = Pipeline(runtime)
         runtime.add_service(pipeline)
-        runtime.add_service(RetentionCleaner(runtime.db))
     return pipeline

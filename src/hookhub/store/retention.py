@@ -1,0 +1,91 @@
+"""The retention cleaner: what has outlived its retention period goes, in small batches.
+
+- inbound events past ``expires_at`` (their source's retentionDays) are deleted;
+- message payloads past ``payload_expires_at`` (payloadRetentionPeriod, default
+  HOOKHUB_MESSAGE_RETENTION_DAYS) are removed, the message itself and its attempts stay;
+- Idempotency-Keys past their 24 h are forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from hookhub.store.db import Database
+from hookhub.store.tables import event, idempotency_key, message
+from hookhub.store.types import utcnow
+
+log = logging.getLogger("hookhub.retention")
+BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    events: int = 0
+    message_payloads: int = 0
+    idempotency_keys: int = 0
+
+
+class RetentionCleaner:
+    def __init__(self, db: Database, interval_seconds: float = 60.0) -> None:
+        self._db = db
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="hookhub-retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.clean()
+            except Exception:
+                log.exception("retention cleanup failed")
+            await asyncio.sleep(self._interval)
+
+    async def clean(self) -> Cleaned:
+        now = utcnow()
+        expired_events = sa.select(event.c.id).where(event.c.expires_at < now).limit(BATCH)
+        expired_payloads = (
+            sa.select(message.c.id)
+            .where(message.c.payload_expires_at < now, message.c.payload.is_not(None))
+            .limit(BATCH)
+        )
+        expired_keys = (
+            sa.select(idempotency_key.c.scope_key).where(idempotency_key.c.expires_at <= now).limit(BATCH)
+        )
+        return Cleaned(
+            events=await self._in_batches(
+                event.delete().where(event.c.id.in_(expired_events.scalar_subquery()))
+            ),
+            message_payloads=await self._in_batches(
+                message.update()
+                .where(message.c.id.in_(expired_payloads.scalar_subquery()))
+                .values(payload=None)
+            ),
+            idempotency_keys=await self._in_batches(
+                idempotency_key.delete().where(
+                    idempotency_key.c.scope_key.in_(expired_keys.scalar_subquery())
+                )
+            ),
+        )
+
+    async def _in_batches(self, statement: sa.Executable) -> int:
+        """Run ``statement`` (limited to BATCH rows) until it touches fewer than BATCH."""
+        total = 0
+        while True:
+            async with self._db.write() as conn:
+                result = await conn.execute(statement)
+            total += result.rowcount or 0
+            if (result.rowcount or 0) < BATCH:
+                return total
