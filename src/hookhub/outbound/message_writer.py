@@ -17,8 +17,8 @@ import asyncio
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -30,8 +30,8 @@ from hookhub.errors import Conflict, HookhubError, NotFound, validation_error
 from hookhub.outbound.message_models import MessageIn
 from hookhub.runtime import Runtime
 from hookhub.store.fanout import DELIVERY_COLUMNS, delivery_rows, matching_endpoint_ids
-from hookhub.store.raw_insert import RawInsert
-from hookhub.store.tables import application, delivery, endpoint, message
+from hookhub.store.raw_insert import RawInsert, fetch_rows
+from hookhub.store.tables import application, delivery, message
 from hookhub.store.types import utcnow
 
 MAX_BATCH = 256
@@ -68,29 +68,54 @@ class _App:
     endpoints: list[Any]
 
 
+class _Endpoint(NamedTuple):
+    id: str
+    filter_types: list[str] | None
+    channels: list[str] | None
+
+
+_APPS_SQL = (
+    "SELECT a.id, a.uid, e.id, e.filter_types, e.channels FROM application AS a "
+    "LEFT OUTER JOIN endpoint AS e ON e.app_id = a.id AND e.disabled = {false} "
+    "WHERE a.id {refs} OR a.uid {refs}"
+)
+_PG_APPS_SQL = _APPS_SQL.format(false="false", refs="= ANY($1::text[])")
+_PG_EVENT_IDS_SQL = (
+    "SELECT app_id, event_id FROM message WHERE app_id = ANY($1::text[]) AND event_id = ANY($2::text[])"
+)
+
+
+@lru_cache(maxsize=64)
+def _sqlite_in(count: int) -> str:
+    return f"IN ({', '.join('?' * count)})"
+
+
+def _json_list(value: Any) -> list[str] | None:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _load_apps(conn: sa.Connection, refs: set[str]) -> dict[str, _App]:
-    """Applications named by id or uid in ``refs``, with their enabled endpoints' match fields."""
-    query = (
-        sa.select(
-            application.c.id.label("app_id"),
-            application.c.uid.label("app_uid"),
-            endpoint.c.id,
-            endpoint.c.filter_types,
-            endpoint.c.channels,
-        )
-        .select_from(application)
-        .outerjoin(endpoint, sa.and_(endpoint.c.app_id == application.c.id, endpoint.c.disabled.is_(False)))
-        .where(sa.or_(application.c.id.in_(refs), application.c.uid.in_(refs)))
-    )
+    """Applications named by id or uid in ``refs``, with their enabled endpoints' match fields.
+
+    Read inside the batch's transaction (so no message misses an endpoint committed before it),
+    straight on the driver: this runs once per batch and SQLAlchemy's statement handling cost
+    more than the query.
+    """
+    wanted = list(refs)
+    if conn.dialect.name == "sqlite":
+        in_refs = _sqlite_in(len(wanted))
+        rows = fetch_rows(conn, _APPS_SQL.format(false="0", refs=in_refs), wanted + wanted)
+    else:
+        rows = fetch_rows(conn, _PG_APPS_SQL, [wanted])
     apps: dict[str, _App] = {}
-    for row in conn.execute(query).all():
-        app = apps.get(row.app_id)
+    for app_id, app_uid, endpoint_id, filter_types, channels in rows:
+        app = apps.get(app_id)
         if app is None:
-            app = apps[row.app_id] = _App(row.app_id, [])
-            if row.app_uid is not None:
-                apps[row.app_uid] = app
-        if row.id is not None:
-            app.endpoints.append(row)
+            app = apps[app_id] = _App(app_id, [])
+            if app_uid is not None:
+                apps[app_uid] = app
+        if endpoint_id is not None:
+            app.endpoints.append(_Endpoint(endpoint_id, _json_list(filter_types), _json_list(channels)))
     return apps
 
 
@@ -98,11 +123,17 @@ def _existing_event_ids(conn: sa.Connection, wanted: set[tuple[str, str]]) -> se
     """The (app_id, event_id) pairs among ``wanted`` that are already stored."""
     if not wanted:
         return set()
-    query = sa.select(message.c.app_id, message.c.event_id).where(
-        message.c.app_id.in_({app_id for app_id, _ in wanted}),  # leads the unique index
-        message.c.event_id.in_({event_id for _, event_id in wanted}),
-    )
-    return {(row.app_id, row.event_id) for row in conn.execute(query).all()} & wanted
+    app_ids = list({app_id for app_id, _ in wanted})  # leads the unique index
+    event_ids = list({event_id for _, event_id in wanted})
+    if conn.dialect.name == "sqlite":
+        sql = (
+            f"SELECT app_id, event_id FROM message WHERE app_id {_sqlite_in(len(app_ids))} "
+            f"AND event_id {_sqlite_in(len(event_ids))}"
+        )
+        rows = fetch_rows(conn, sql, app_ids + event_ids)
+    else:
+        rows = fetch_rows(conn, _PG_EVENT_IDS_SQL, [app_ids, event_ids])
+    return {(app_id, event_id) for app_id, event_id in rows} & wanted
 
 
 def _resolve_app(conn: sa.Connection, apps: dict[str, _App], item: _Pending) -> _App:

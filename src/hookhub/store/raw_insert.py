@@ -1,4 +1,4 @@
-"""Multi-row INSERT straight on the driver, for hot batch inserts (message create, delivery results).
+"""Multi-row INSERT and plain SELECT straight on the driver, for hot batches (message create).
 
 SQLAlchemy's per-row parameter processing costs more than the database's own work on a batch
 insert. Values are converted exactly as the column types would store them (``UtcDateTime`` as
@@ -88,3 +88,19 @@ class RawInsert:
             await_only(driver.executemany(sql, values))  # type: ignore[union-attr]
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(sql, None, exc) from exc
+
+
+def fetch_rows(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Rows (plain tuples) of one SELECT run straight on the driver, inside ``conn``'s transaction.
+
+    ``sql`` uses the driver's own placeholders (``?`` on SQLite, ``$1`` … on PostgreSQL); values
+    come back as the driver returns them (JSON as text, booleans as 0/1 on SQLite).
+    """
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            return cursor.execute(sql, params).fetchall()
+        finally:
+            cursor.close()
+    return await_only(driver.fetch(sql, *params))  # type: ignore[union-attr]
