@@ -17,11 +17,16 @@ class Answer:
     content_type: bytes = JSON
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
-    async def send(self, send: Send) -> None:
-        headers = [(b"content-type", self.content_type), (b"content-length", str(len(self.body)).encode())]
-        headers.extend(self.headers)
+    async def send(self, send: Send, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        body = self.body
+        headers = [
+            (b"content-type", self.content_type),
+            (b"content-length", b"%d" % len(body)),
+            *self.headers,
+            *extra,
+        ]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body})
+        await send({"type": "http.response.body", "body": body})
 
 
 def error_answer(error: HookhubError) -> Answer:

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from hookhub.errors import HookhubError, NotFound, PayloadTooLarge, ServiceUnavailable
-from hookhub.http.body_limit import declared_length, read_body
+from hookhub.http.body_limit import read_body
 from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.inbound.answer import Answer, error_answer
 from hookhub.inbound.compiled import CompiledSource
@@ -88,20 +88,40 @@ class IngestApp:
         except Exception:
             log.exception("ingest failed for source %s", source.id)
             answer = error_answer(ServiceUnavailable("The event could not be stored; retry later."))
-        answer.headers.append((b"access-control-allow-origin", b"*"))
-        await answer.send(send)
+        await answer.send(send, _ALLOW_ANY_ORIGIN)
 
     async def _with_body(
         self, source: CompiledSource, request: InboundRequest, scope: Scope, receive: Receive
     ) -> Answer:
         limit = source.max_body_bytes
-        length = declared_length(scope)
-        too_large = PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        length = _declared_length(request.headers.get("content-length"))
         if length is not None and length > limit:
-            return error_answer(too_large)
-        body = await read_body(receive, limit)
-        if body is None:
-            return error_answer(too_large)
+            return _too_large(limit)
+        message = await receive()
+        body = message.get("body", b"") if message["type"] == "http.request" else b""
+        if len(body) > limit:
+            return _too_large(limit)
+        if message.get("more_body", False):  # the usual case is the whole body in one message
+            rest = await read_body(receive, limit - len(body))
+            if rest is None:
+                return _too_large(limit)
+            body += rest
         request.body = body
         client = scope.get("client")
         return await self.pipeline.accept(source, request, client[0] if client else None)
+
+
+_ALLOW_ANY_ORIGIN = ((b"access-control-allow-origin", b"*"),)
+
+
+def _declared_length(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _too_large(limit: int) -> Answer:
+    return error_answer(PayloadTooLarge(f"Request body is larger than {limit} bytes."))

@@ -23,7 +23,7 @@ from hookhub.inbound.cache import SourceCache
 from hookhub.inbound.compiled import CompiledSource, compile_source
 from hookhub.inbound.invalidation import SourceInvalidation
 from hookhub.inbound.store import find_by_key
-from hookhub.inbound.throttle import make_limiter, retry_after
+from hookhub.inbound.throttle import LocalLimiter, make_limiter, retry_after
 from hookhub.inbound.verifiers.base import InboundRequest, pairs_to_dict
 from hookhub.inbound.writer import EventWriter
 from hookhub.relay.events import listener_event
@@ -88,7 +88,11 @@ class Pipeline:
         return await self.throttle(source)
 
     async def throttle(self, source: CompiledSource) -> Answer | None:
-        wait = await self.limiter.hit(source.id, source.throttle_limit, source.throttle_period)
+        limiter = self.limiter
+        if isinstance(limiter, LocalLimiter):
+            wait = limiter.hit_now(source.id, source.throttle_limit, source.throttle_period)
+        else:
+            wait = await limiter.hit(source.id, source.throttle_limit, source.throttle_period)
         if wait:
             return error_answer(
                 RateLimited("Over rate limit, request throttled", headers={"Retry-After": retry_after(wait)})

@@ -29,6 +29,10 @@ class LocalLimiter:
         self._windows: dict[str, deque[float]] = {}
 
     async def hit(self, key: str, limit: int, period: float) -> float:
+        return self.hit_now(key, limit, period)
+
+    def hit_now(self, key: str, limit: int, period: float) -> float:
+        """``hit`` without a coroutine, for the hot path."""
         now = time.monotonic()
         window = self._windows.get(key)
         if window is None:
