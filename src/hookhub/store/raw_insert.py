@@ -28,9 +28,11 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:
-    return (
-        None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    )
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _json(value: Any) -> str:
@@ -69,8 +71,17 @@ class RawInsert:
     def run(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
         dialect = conn.dialect.name
         pairs = list(zip(self.columns, self._convert[dialect], strict=True))
+        # Rows of one batch share their timestamps (the same objects): convert each value once.
+        converted: dict[tuple[int, Any], Any] = {}
+
+        def once(convert: Callable[[Any], Any], value: Any) -> Any:
+            key = (id(value), convert)
+            if key not in converted:
+                converted[key] = convert(value)
+            return converted[key]
+
         values = [
-            tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
+            tuple(row[name] if convert is None else once(convert, row[name]) for name, convert in pairs)
             for row in rows
         ]
         driver = conn.connection.driver_connection
