@@ -21,16 +21,7 @@ from svix.models import BulkReplayIn
 
 from tests.delivery.conftest import app_with_endpoint, svix_client
 from tests.delivery.receiver import Reply
-
-
-def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.support.waiting import wait_for
 
 
 def test_attempt_lists_get_and_destinations(server, make_receiver):

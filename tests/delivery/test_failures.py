@@ -3,7 +3,6 @@ connections, 410 Gone, and the operational webhooks they cause."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +12,7 @@ from svix.api import MessageAttemptListByMsgOptions, MessageIn
 from tests.delivery.conftest import app_with_endpoint, svix_client
 from tests.delivery.receiver import Receiver, Reply
 from tests.support.server import ServerProcess, free_port
+from tests.support.waiting import wait_for
 
 SCHEDULE = (0.0, 0.3, 0.3)
 OPS_SECRET = "whsec_b3BlcmF0b3Itc2VjcmV0LWtleS0xMjM0NQ=="
@@ -44,16 +44,6 @@ def attempts_of(client, app_id: str, msg_id: str):
         app_id, msg_id, MessageAttemptListByMsgOptions(with_content=True)
     )
     return list(reversed(out.data))
-
-
-def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def delivery_status(client, app_id: str, msg_id: str) -> int:
