@@ -71,13 +71,20 @@ class AttemptFilters:
             query = query.where(attempt.c.created_at < self.before)
         if self.after is not None:
             query = query.where(attempt.c.created_at > self.after)
-        if self.event_types:
-            query = query.where(message.c.event_type.in_(self.event_types))
-        if self.channel:
-            query = query.where(json_list_contains(message.c.channels, self.channel, dialect, "f_channel"))
-        if self.tag:
-            query = query.where(json_list_contains(message.c.tags, self.tag, dialect, "f_tag"))
-        return query
+        return filter_messages(query, self.event_types, self.channel, self.tag, dialect)
+
+
+def filter_messages(
+    query: sa.Select, event_types: list[str] | None, channel: str | None, tag: str | None, dialect: str
+) -> sa.Select:
+    """Keep rows whose message has one of ``event_types`` and carries ``channel`` and ``tag``."""
+    if event_types:
+        query = query.where(message.c.event_type.in_(event_types))
+    if channel:
+        query = query.where(json_list_contains(message.c.channels, channel, dialect, "f_channel"))
+    if tag:
+        query = query.where(json_list_contains(message.c.tags, tag, dialect, "f_tag"))
+    return query
 
 
 def json_list_contains(column: sa.Column, value: str, dialect: str, name: str) -> sa.ColumnElement[bool]:
@@ -294,14 +301,7 @@ async def list_attempted_messages(
             query = query.where(message.c.created_at < before)
         if after is not None:
             query = query.where(message.c.created_at > after)
-        if event_types:
-            query = query.where(message.c.event_type.in_(event_types))
-        if channel:
-            query = query.where(
-                json_list_contains(message.c.channels, channel, runtime.db.dialect, "f_channel")
-            )
-        if tag:
-            query = query.where(json_list_contains(message.c.tags, tag, runtime.db.dialect, "f_tag"))
+        query = filter_messages(query, event_types, channel, tag, runtime.db.dialect)
         out = await paginate(
             conn,
             query,
