@@ -20,7 +20,8 @@ from hookhub.inbound.models import TestRequestIn
 from hookhub.inbound.service import inbound_for
 from hookhub.outbound.attempts import render_attempt
 from hookhub.outbound.wire import json_response, parse_body
-from hookhub.store.tables import attempt, delivery, event
+from hookhub.store.fanout import enqueue_for_event
+from hookhub.store.tables import attempt, event
 
 router = APIRouter(tags=["Source events"])
 
@@ -110,15 +111,12 @@ async def replay_event(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, event_id: str
 ) -> Response:
     """New delivery rows for every matching destination of the source."""
-    from hookhub.inbound.writer import enqueue_deliveries
-
-    count = sa.select(sa.func.count()).select_from(delivery).where(delivery.c.event_id == event_id)
     async with runtime.db.write() as conn:
         found = await store.get(conn, source_ref)
         row = await _event(conn, found.id, event_id)
-        before = await conn.scalar(count)
-        await enqueue_deliveries(conn, [{"source_id": found.id, "id": row.id, "event_type": row.event_type}])
-        added = (await conn.scalar(count) or 0) - (before or 0)
+        added = await enqueue_for_event(
+            conn, source_id=found.id, event_id=row.id, event_type=row.event_type or ""
+        )
     if added:
         runtime.deliveries_enqueued()
     return json_response({"eventId": row.id, "deliveriesEnqueued": added}, 202)

@@ -18,7 +18,7 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from hookhub.auth.tokens import Principal
 from hookhub.errors import Conflict, HookhubError, NotFound, validation_error
 from hookhub.outbound.message_models import MessageIn
 from hookhub.runtime import Runtime
-from hookhub.store.fanout import DELIVERY_COLUMNS, delivery_rows, matching_endpoint_ids
+from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, matching_endpoint_ids
 from hookhub.store.raw_insert import RawInsert, fetch_rows
 from hookhub.store.tables import application, delivery, message
 from hookhub.store.types import utcnow
@@ -66,13 +66,7 @@ class _Pending:
 @dataclass(slots=True)
 class _App:
     id: str
-    endpoints: list[Any]
-
-
-class _Endpoint(NamedTuple):
-    id: str
-    filter_types: list[str] | None
-    channels: list[str] | None
+    endpoints: list[Destination]
 
 
 _APPS_SQL = (
@@ -89,10 +83,6 @@ _PG_EVENT_IDS_SQL = (
 @lru_cache(maxsize=64)
 def _sqlite_in(count: int) -> str:
     return f"IN ({', '.join('?' * count)})"
-
-
-def _json_list(value: Any) -> list[str] | None:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _load_apps(conn: sa.Connection, refs: set[str]) -> dict[str, _App]:
@@ -116,7 +106,7 @@ def _load_apps(conn: sa.Connection, refs: set[str]) -> dict[str, _App]:
             if app_uid is not None:
                 apps[app_uid] = app
         if endpoint_id is not None:
-            app.endpoints.append(_Endpoint(endpoint_id, _json_list(filter_types), _json_list(channels)))
+            app.endpoints.append(Destination.from_driver(endpoint_id, filter_types, channels))
     return apps
 
 

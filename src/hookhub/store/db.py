@@ -1,14 +1,14 @@
 """The database handle: one async engine, read and write transactions, migrations.
 
 SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` so that two writers
-queue on the lock instead of failing when a deferred transaction tries to upgrade.
+queue on the lock instead of failing when a deferred transaction tries to upgrade. Batches
+(``run_write``) run on the event loop's thread (``sqlite_inline``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from hookhub.store.sqlite_inline import InlineSqliteWriter
+
 _WRITE = "hookhub_write"
+BUSY_TIMEOUT_SECONDS = 10.0
 T = TypeVar("T")
 
 
@@ -44,10 +47,9 @@ class Database:
         # SQLite has one writer at a time; queueing writers here avoids the busy handler's sleeps.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._write_owner: asyncio.Task[Any] | None = None
-        self._sync_engine: sa.Engine | None = None
         # A second connection only sees the same data when the database is a file.
         self._own_file = self.is_sqlite and sa.make_url(self.url).database not in (None, "", ":memory:")
-        self._sync_thread: ThreadPoolExecutor | None = None
+        self._inline: InlineSqliteWriter | None = None
 
     @property
     def dialect(self) -> str:
@@ -83,27 +85,22 @@ class Database:
                 self._write_owner = None
 
     async def run_write(self, fn: Callable[[sa.Connection], T]) -> T:
-        """Run ``fn(connection)`` (synchronous SQLAlchemy Core code) as one write transaction.
+        """Run ``fn(connection)`` (synchronous SQLAlchemy Core code, short) as one write transaction.
 
-        For batches of many statements: on SQLite ``fn`` runs on a dedicated thread with its own
-        connection, so the whole transaction costs one thread switch instead of several per
-        statement; on PostgreSQL it runs through ``AsyncConnection.run_sync``.
+        For batches of many statements: on a SQLite file ``fn`` runs on the event loop's thread
+        with a connection of its own (no hand-off to a driver thread per statement); elsewhere it
+        runs through ``AsyncConnection.run_sync``.
         """
         if self._write_lock is None or not self._own_file:
             async with self.write() as conn:
                 return await conn.run_sync(fn)
-        if self._sync_thread is None:
-            self._sync_thread = ThreadPoolExecutor(1, thread_name_prefix="hookhub-sqlite-write")
-        async with self._one_writer():
-            return await asyncio.get_running_loop().run_in_executor(self._sync_thread, self._sync_write, fn)
-
-    def _sync_write(self, fn: Callable[[sa.Connection], T]) -> T:
-        if self._sync_engine is None:
+        if self._inline is None:
             url = sa.make_url(self.url).set(drivername="sqlite")
-            self._sync_engine = sa.create_engine(url, pool_size=1, max_overflow=0)
-            _configure_sqlite(self._sync_engine)
-        with self._sync_engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
-            return fn(conn)
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+            _configure_sqlite(engine, busy_timeout_ms=0, emit_begin=False)
+            self._inline = InlineSqliteWriter(engine, BUSY_TIMEOUT_SECONDS)
+        async with self._one_writer():
+            return await self._inline.run(fn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -119,13 +116,17 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
-        if self._sync_thread is not None:
-            if self._sync_engine is not None:
-                await asyncio.get_running_loop().run_in_executor(self._sync_thread, self._sync_engine.dispose)
-            self._sync_thread.shutdown(wait=False)
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
 
-def _configure_sqlite(sync_engine: sa.Engine) -> None:
+def _configure_sqlite(
+    sync_engine: sa.Engine,
+    *,
+    busy_timeout_ms: int = int(BUSY_TIMEOUT_SECONDS * 1000),
+    emit_begin: bool = True,
+) -> None:
     path = sync_engine.url.database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -137,9 +138,12 @@ def _configure_sqlite(sync_engine: sa.Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    if not emit_begin:  # the caller begins transactions itself
+        return
 
     @sa_event.listens_for(sync_engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

@@ -2,17 +2,19 @@
 
 An endpoint matches when it is enabled, its ``filter_types`` (if set) contain the event type and
 its ``channels`` (if set) intersect the message's channels. The caller commits, then calls
-``runtime.deliveries_enqueued()`` to wake the delivery workers. Outbound messages are fanned out
-in batches by ``outbound/message_writer.py`` with ``matching_endpoint_ids`` and ``delivery_rows``;
-inbound events one at a time with ``enqueue_for_event``.
+``runtime.deliveries_enqueued()`` to wake the delivery workers. Group-committed batches (messages
+in ``outbound/message_writer.py``, inbound events in ``inbound/event_batch.py``) load their
+``Destination`` rows once and use ``matching_endpoint_ids`` and ``delivery_rows``; a replayed
+event goes through ``enqueue_for_event``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +24,23 @@ from hookhub.store.types import utcnow
 
 # Only the columns the rule needs; the worker reloads the endpoint when it sends.
 _MATCH_COLUMNS = (endpoint.c.id, endpoint.c.filter_types, endpoint.c.channels)
+
+
+class Destination(NamedTuple):
+    """An enabled endpoint as the matching rule sees it."""
+
+    id: str
+    filter_types: list[str] | None
+    channels: list[str] | None
+
+    @classmethod
+    def from_driver(cls, id: str, filter_types: Any, channels: Any) -> Destination:
+        """From a row read straight on the driver (JSON columns may come back as text)."""
+        return cls(id, _json_list(filter_types), _json_list(channels))
+
+
+def _json_list(value: Any) -> list[str] | None:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def endpoint_matches(

@@ -1,0 +1,81 @@
+"""One group-committed batch of inbound events: the events, then their deliveries.
+
+Synchronous, inside the caller's transaction (``Database.run_write``: on the event loop's thread
+on SQLite, ``run_sync`` on PostgreSQL), straight on the driver (``store/raw_insert.py``): for a
+batch of small events SQLAlchemy's per-row work would cost more than the database's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, matching_endpoint_ids
+from hookhub.store.raw_insert import RawInsert, fetch_rows
+from hookhub.store.tables import delivery, event
+from hookhub.store.types import utcnow
+
+COLUMNS = (
+    "id",
+    "source_id",
+    "method",
+    "path",
+    "query",
+    "headers",
+    "body",
+    "event_type",
+    "route_key",
+    "source_ip",
+    "reply_id",
+    "response",
+    "received_at",
+    "expires_at",
+)
+_INSERT_EVENTS = RawInsert(event, COLUMNS)
+_INSERT_DELIVERIES = RawInsert(delivery, DELIVERY_COLUMNS)
+_PG_DESTINATIONS = (
+    "SELECT source_id, id, filter_types, channels FROM endpoint "
+    "WHERE source_id = ANY($1::text[]) AND disabled = false"
+)
+
+
+@lru_cache(maxsize=64)
+def _sqlite_destinations(count: int) -> str:
+    marks = ", ".join("?" * count)
+    return (
+        "SELECT source_id, id, filter_types, channels FROM endpoint "
+        f"WHERE source_id IN ({marks}) AND disabled = 0"
+    )
+
+
+def write_events(conn: sa.Connection, rows: list[dict[str, Any]], first_delay: float = 0.0) -> int:
+    """Insert the events (dicts keyed by ``COLUMNS``) and a pending delivery per matching
+    destination of their sources; the number of deliveries."""
+    _INSERT_EVENTS.run(conn, rows)
+    destinations = _destinations(conn, {row["source_id"] for row in rows})
+    if not destinations:
+        return 0
+    now = utcnow()
+    deliveries: list[dict[str, Any]] = []
+    for row in rows:
+        # Inbound events carry no channels: a destination restricted to channels gets none.
+        targets = matching_endpoint_ids(destinations.get(row["source_id"], ()), row["event_type"] or "", None)
+        deliveries += delivery_rows(targets, event_id=row["id"], now=now, first_delay=first_delay)
+    if deliveries:
+        _INSERT_DELIVERIES.run(conn, deliveries)
+    return len(deliveries)
+
+
+def _destinations(conn: sa.Connection, source_ids: Iterable[str]) -> dict[str, list[Destination]]:
+    wanted = list(source_ids)
+    if conn.dialect.name == "sqlite":
+        rows = fetch_rows(conn, _sqlite_destinations(len(wanted)), wanted)
+    else:
+        rows = fetch_rows(conn, _PG_DESTINATIONS, [wanted])
+    found: dict[str, list[Destination]] = {}
+    for source_id, endpoint_id, filter_types, channels in rows:
+        found.setdefault(source_id, []).append(Destination.from_driver(endpoint_id, filter_types, channels))
+    return found
