@@ -109,3 +109,27 @@ def test_a_lock_held_past_the_busy_timeout_is_an_error(
 
     asyncio.run(scenario())
     assert _stored(tmp_path / "inline.db") == []
+
+
+def test_the_wal_is_checkpointed_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookhub.store import sqlite_inline
+
+    monkeypatch.setattr(sqlite_inline, "CHECKPOINT_EVERY", 4)
+    path = tmp_path / "inline.db"
+
+    async def scenario() -> int:
+        db, _ = await _database(tmp_path)
+        before = path.stat().st_size
+        for number in range(40):
+            await db.run_write(_insert(f"{number:04d}" + "x" * 10_000))
+        # The inline connection never checkpoints at commit: the file grows only by the thread.
+        for _ in range(100):
+            if path.stat().st_size > before + 200_000:
+                break
+            await asyncio.sleep(0.05)
+        grown = path.stat().st_size - before
+        await db.close()
+        return grown
+
+    assert asyncio.run(scenario()) > 200_000
+    assert len(_stored(path)) == 40

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -102,7 +102,7 @@ class CompiledSource:
     max_body_bytes: int
     reply_wait: bool
     reply_timeout: float
-    retention_days: int
+    retention: timedelta  # how long its events are kept
     # Set when the request came in on a rotated key that is still in its grace period.
     key_expires_at: datetime | None = None
 
@@ -138,7 +138,7 @@ def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
         max_body_bytes=settings.max_body_bytes,
         reply_wait=settings.reply.wait,
         reply_timeout=settings.reply.timeout_seconds,
-        retention_days=settings.retention_days or default_retention_days,
+        retention=timedelta(days=settings.retention_days or default_retention_days),
     )
 
 

@@ -40,7 +40,10 @@ def split_path(path: str) -> tuple[str, str]:
 
 
 def header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    headers: dict[str, str] = {}
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+    if len(headers) == len(raw):
+        return headers
+    headers = {}  # a repeated header: its values joined, in order
     for name, value in raw:
         key = name.decode("latin-1")
         text = value.decode("latin-1")

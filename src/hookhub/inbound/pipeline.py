@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -161,10 +160,10 @@ class Pipeline:
                 "reply_id": reply_id,
                 "response": None if reply_id else {"status": response.status},
                 "received_at": received_at,
-                "expires_at": received_at + timedelta(days=source.retention_days),
+                "expires_at": received_at + source.retention,
             }
         )
-        if reply_id or _may_have_listeners(self.runtime.relay, source.id):
+        if reply_id or self.runtime.relay.has_audience(source.id):
             listener_json = listener_event(
                 id=event_id,
                 method=request.method,
@@ -214,16 +213,6 @@ class Pipeline:
                 await conn.execute(event.update().where(event.c.id == event_id).values(response=response))
         except Exception:
             log.exception("could not record the reply of event %s", event_id)
-
-
-def _may_have_listeners(relay: Any, source_id: str) -> bool:
-    """False only when the relay is local to this process and nobody listens to the source:
-    then building the listener JSON is wasted work (a later listener resumes from the store)."""
-    bus = getattr(relay, "bus", None)
-    listeners = getattr(relay, "listeners", None)
-    if bus is None or listeners is None or getattr(bus, "distributed", True):
-        return True
-    return listeners.count(source_id) > 0
 
 
 def parse_payload(request: InboundRequest) -> Any:

@@ -65,6 +65,12 @@ class Relay:
 
     # -- events --------------------------------------------------------------------------------
 
+    def has_audience(self, source_id: str) -> bool:
+        """False only when nobody can be listening to the source: no listener here and no other
+        node (building the listener JSON is then wasted work; a later listener resumes from the
+        store)."""
+        return self.bus.distributed or self.listeners.count(source_id) > 0
+
     async def publish(self, source_id: str, route_key: Any, event: dict[str, Any]) -> None:
         """Hand a stored event to the live listeners of its source (on every node).
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -32,24 +33,27 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _converters(table: sa.Table, columns: Sequence[str], dialect: str) -> list[Callable[[Any], Any] | None]:
+Converter = Callable[[Any], Any]
+
+
+def _converters(table: sa.Table, columns: Sequence[str], dialect: str) -> list[tuple[int, Converter, bool]]:
+    """(position, converter, shared) for the columns whose values need converting; ``shared``:
+    worth converting once per batch (rows of a batch share their timestamp objects)."""
     datetime_to = _sqlite_datetime if dialect == "sqlite" else _naive_utc
-    converters: list[Callable[[Any], Any] | None] = []
-    for name in columns:
+    converters: list[tuple[int, Converter, bool]] = []
+    for position, name in enumerate(columns):
         column_type = table.c[name].type
         if isinstance(column_type, UtcDateTime):
-            converters.append(datetime_to)
+            converters.append((position, datetime_to, True))
         elif isinstance(column_type, sa.JSON):
-            converters.append(_json)
-        else:
-            converters.append(None)
+            converters.append((position, _json, False))
     return converters
 
 
@@ -66,24 +70,31 @@ class RawInsert:
                 f"VALUES ({', '.join(f'${i}' for i in range(1, len(self.columns) + 1))})"
             ),
         }
+        self._values_of = itemgetter(*self.columns)
         self._convert = {dialect: _converters(table, self.columns, dialect) for dialect in self.sql}
+
+    def values(self, rows: Sequence[dict[str, Any]], dialect: str) -> list[list[Any]]:
+        """The rows as the driver takes them."""
+        values_of = self._values_of
+        converters = self._convert[dialect]
+        done: dict[int, Any] = {}  # id(shared value) -> converted; the rows keep the objects alive
+        out = []
+        for row in rows:
+            values = list(values_of(row))
+            for position, convert, shared in converters:
+                value = values[position]
+                if not shared:
+                    values[position] = convert(value)
+                elif (converted := done.get(id(value), _MISSING)) is not _MISSING:
+                    values[position] = converted
+                else:
+                    values[position] = done[id(value)] = convert(value)
+            out.append(values)
+        return out
 
     def run(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
         dialect = conn.dialect.name
-        pairs = list(zip(self.columns, self._convert[dialect], strict=True))
-        # Rows of one batch share their timestamps (the same objects): convert each value once.
-        converted: dict[tuple[int, Any], Any] = {}
-
-        def once(convert: Callable[[Any], Any], value: Any) -> Any:
-            key = (id(value), convert)
-            if key not in converted:
-                converted[key] = convert(value)
-            return converted[key]
-
-        values = [
-            tuple(row[name] if convert is None else once(convert, row[name]) for name, convert in pairs)
-            for row in rows
-        ]
+        values = self.values(rows, dialect)
         driver = conn.connection.driver_connection
         sql = self.sql[dialect]
         if dialect == "sqlite":
@@ -99,6 +110,9 @@ class RawInsert:
             await_only(driver.executemany(sql, values))  # type: ignore[union-attr]
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(sql, None, exc) from exc
+
+
+_MISSING = object()
 
 
 def fetch_rows(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
