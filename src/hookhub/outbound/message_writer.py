@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
@@ -59,8 +59,8 @@ class _Pending:
     principal: Principal
     app_ref: str
     body: MessageIn
-    row: dict[str, Any]
-    future: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    row: dict[str, Any]  # the message row; app_id and the times are set by the batch
+    future: asyncio.Future[int]
 
 
 @dataclass(slots=True)
@@ -144,10 +144,14 @@ def _resolve_app(conn: sa.Connection, apps: dict[str, _App], item: _Pending) -> 
     return app
 
 
-def _write(conn: sa.Connection, batch: list[_Pending], first_delay: float) -> list[int | HookhubError]:
+def _write(
+    conn: sa.Connection, batch: list[_Pending], first_delay: float, retention_days: int
+) -> list[int | HookhubError]:
     """Insert what can be inserted; per message, the number of deliveries or the reason it failed.
 
-    Synchronous: runs through ``Database.run_write`` (one thread switch per batch on SQLite).
+    Synchronous: runs through ``Database.run_write`` (on the event loop's thread on SQLite). The
+    messages of a batch share their timestamp (the batch's time, just before it commits) and so
+    the converted values of it.
     """
     apps = _load_apps(conn, {item.app_ref for item in batch})
     resolved: list[_App | HookhubError] = []
@@ -168,6 +172,8 @@ def _write(conn: sa.Connection, batch: list[_Pending], first_delay: float) -> li
     messages: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     now = utcnow()
+    expiries = _Expiries(now, retention_days)
+    due = now + timedelta(seconds=first_delay) if first_delay else now
     for item, app in zip(batch, resolved, strict=True):
         if isinstance(app, HookhubError):
             outcomes.append(app)
@@ -178,11 +184,14 @@ def _write(conn: sa.Connection, batch: list[_Pending], first_delay: float) -> li
                 outcomes.append(Conflict(_DUPLICATE))
                 continue
             taken.add((app.id, event_id))
-        item.row["app_id"] = app.id
-        messages.append(item.row)
+        row = item.row
+        row["app_id"] = app.id
+        row["created_at"] = now
+        row["payload_expires_at"] = expiries.of(item.body)
+        messages.append(row)
         targets = matching_endpoint_ids(app.endpoints, item.body.event_type, item.body.channels)
         deliveries += delivery_rows(
-            targets, message_id=item.row["id"], due_at=item.body.deliver_at, now=now, first_delay=first_delay
+            targets, message_id=row["id"], due_at=item.body.deliver_at or due, now=now
         )
         outcomes.append(len(targets))
     if messages:
@@ -198,13 +207,17 @@ class MessageWriter:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._first_delay = runtime.settings.retry_delays[0]
+        self._retention_days = runtime.settings.message_retention_days
         self._queue: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, item: _Pending) -> int:
+    async def submit(self, principal: Principal, app_ref: str, body: MessageIn, row: dict[str, Any]) -> int:
+        """Queue the message for the next batch; its number of deliveries once committed."""
+        task = self._task
+        if task is None:
+            task = self._task = asyncio.get_running_loop().create_task(self._drain())
+        item = _Pending(principal, app_ref, body, row, task.get_loop().create_future())
         self._queue.append(item)
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._drain())
         return await item.future
 
     async def _drain(self) -> None:
@@ -240,7 +253,9 @@ class MessageWriter:
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
             outcomes = await self._runtime.db.run_write(
-                partial(_write, batch=batch, first_delay=self._first_delay)
+                partial(
+                    _write, batch=batch, first_delay=self._first_delay, retention_days=self._retention_days
+                )
             )
         except Exception as exc:
             if len(batch) > 1:  # find the culprit: one message per transaction
@@ -278,10 +293,23 @@ def writer_for(runtime: Runtime) -> MessageWriter:
     return writer
 
 
-def _payload_expiry(body: MessageIn, now: datetime, default_days: int) -> datetime:
-    if body.payload_retention_hours is not None:
-        return now + timedelta(hours=body.payload_retention_hours)
-    return now + timedelta(days=body.payload_retention_period or default_days)
+class _Expiries:
+    """When each message's payload expires; one datetime per distinct retention in a batch."""
+
+    def __init__(self, now: datetime, default_days: int) -> None:
+        self._now = now
+        self._by_hours: dict[int, datetime] = {}
+        self._default_hours = default_days * 24
+
+    def of(self, body: MessageIn) -> datetime:
+        hours = body.payload_retention_hours
+        if hours is None:
+            days = body.payload_retention_period
+            hours = self._default_hours if days is None else days * 24
+        expiry = self._by_hours.get(hours)
+        if expiry is None:
+            expiry = self._by_hours[hours] = self._now + timedelta(hours=hours)
+        return expiry
 
 
 async def create_message(
@@ -292,7 +320,6 @@ async def create_message(
         payload = orjson.dumps(body.payload).decode()
     except orjson.JSONEncodeError as exc:
         raise validation_error(["body", "payload"], f"payload cannot be stored as JSON: {exc}") from None
-    now = utcnow()
     row = {
         "id": ids.new_id("msg"),
         "event_id": body.event_id,
@@ -301,10 +328,8 @@ async def create_message(
         "channels": body.channels,
         "tags": body.tags,
         "deliver_at": body.deliver_at,
-        "payload_expires_at": _payload_expiry(body, now, runtime.settings.message_retention_days),
-        "created_at": now,
     }
-    await writer_for(runtime).submit(_Pending(principal, app_ref, body, row))
+    await writer_for(runtime).submit(principal, app_ref, body, row)
     return orjson.dumps(
         {
             "id": row["id"],
@@ -313,7 +338,7 @@ async def create_message(
             "payload": orjson.Fragment(payload) if with_content else {},
             "channels": body.channels,
             "tags": body.tags,
-            "timestamp": now,
+            "timestamp": row["created_at"],
             "deliverAt": body.deliver_at,
         }
     )
