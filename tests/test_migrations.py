@@ -35,3 +35,30 @@ def test_migrating_twice_is_a_no_op(make_database: Callable[[], str]) -> None:
     url = make_database()
     _diff(url)
     assert _diff(url) == []
+
+
+def test_delivery_subject_indexes_are_partial(make_database: Callable[[], str]) -> None:
+    """Each of delivery_message / delivery_event skips the rows of the other kind (NULL there)."""
+
+    async def definitions(database_url: str) -> dict[str, str]:
+        db = Database(database_url)
+        try:
+            await db.migrate()
+            async with db.engine.connect() as conn:
+                if db.is_sqlite:
+                    query = (
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'delivery'"
+                    )
+                else:
+                    query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'delivery'"
+                rows = (await conn.exec_driver_sql(query)).all()
+                return {name: (sql or "") for name, sql in rows}
+        finally:
+            await db.close()
+
+    found = asyncio.run(definitions(make_database()))
+    assert (
+        "WHERE" in found["delivery_message"].upper() and "message_id IS NOT NULL" in found["delivery_message"]
+    )
+    assert "WHERE" in found["delivery_event"].upper() and "event_id IS NOT NULL" in found["delivery_event"]
+    assert "WHERE" not in found["delivery_due"].upper()

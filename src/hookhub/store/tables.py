@@ -160,8 +160,11 @@ delivery = sa.Table(
     sa.CheckConstraint("(message_id IS NULL) <> (event_id IS NULL)", name="delivery_has_one_subject"),
 )
 sa.Index("delivery_due", delivery.c.status, delivery.c.next_attempt_at)
-sa.Index("delivery_message", delivery.c.message_id)
-sa.Index("delivery_event", delivery.c.event_id)
+# Partial: a delivery has a message or an event, never both (the other column is NULL).
+_HAS_MESSAGE = delivery.c.message_id.isnot(None)
+_HAS_EVENT = delivery.c.event_id.isnot(None)
+sa.Index("delivery_message", delivery.c.message_id, sqlite_where=_HAS_MESSAGE, postgresql_where=_HAS_MESSAGE)
+sa.Index("delivery_event", delivery.c.event_id, sqlite_where=_HAS_EVENT, postgresql_where=_HAS_EVENT)
 sa.Index("delivery_endpoint", delivery.c.endpoint_id, delivery.c.id)
 
 attempt = sa.Table(
