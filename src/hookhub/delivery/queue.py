@@ -112,7 +112,7 @@ async def claim_and_prepare(
         jobs, skipped = _load(conn, claimed, now)
         return claimed, jobs, skipped
 
-    # One synchronous transaction: on SQLite a single hop to the writer thread.
+    # One synchronous transaction (on SQLite, on the event loop's thread).
     return await db.run_write(claim_and_load)
 
 

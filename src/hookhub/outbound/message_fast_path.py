@@ -16,7 +16,7 @@ from hookhub.http.body_limit import read_body
 from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
 from hookhub.http.responses import send_bytes
 from hookhub.outbound.message_models import MessageIn
-from hookhub.outbound.message_writer import create_message
+from hookhub.outbound.message_writer import create_message, writer_for
 from hookhub.outbound.wire import parse_json
 from hookhub.runtime import Runtime
 
@@ -31,6 +31,7 @@ class MessageFastPath:
         self.runtime = runtime
         self.stack = stack
         self.max_body = runtime.settings.max_body_bytes
+        self.writer = writer_for(runtime)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = _PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
@@ -72,4 +73,4 @@ class MessageFastPath:
         if scope["query_string"]:
             query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
             with_content = query.get("with_content", "true").lower() not in _FALSE
-        return await create_message(self.runtime, principal, app_ref, body, with_content=with_content)
+        return await create_message(self.writer, principal, app_ref, body, with_content=with_content)

@@ -3,7 +3,7 @@
 Concurrent creates are queued and written by one task, many per transaction: one query resolves
 the applications and their enabled endpoints, one multi-row insert writes the messages, one the
 pending deliveries (store/fanout.py's matching rule), both straight on the driver
-(``raw_insert``). On SQLite the whole batch is one hop to a writer thread (``Database.run_write``).
+(``raw_insert``). On SQLite the whole batch runs on the event loop's thread (``Database.run_write``).
 
 Every message is still all-or-nothing: problems known before the insert (unknown app, wrong
 scope, duplicate ``eventId``) fail only that message; a database error during the insert makes
@@ -240,7 +240,7 @@ class MessageWriter:
     async def _gather(self) -> None:
         """Let the requests that are already runnable join the batch, while more keep arriving.
 
-        Each batch pays a fixed cost (a thread hop on SQLite, a transaction); a few loop turns
+        Each batch pays a fixed cost (begin, the applications query, commit); a few loop turns
         spent here (bounded) make batches larger under load and cost nothing when idle.
         """
         size = -1
@@ -313,7 +313,7 @@ class _Expiries:
 
 
 async def create_message(
-    runtime: Runtime, principal: Principal, app_ref: str, body: MessageIn, *, with_content: bool
+    writer: MessageWriter, principal: Principal, app_ref: str, body: MessageIn, *, with_content: bool
 ) -> bytes:
     """Store and fan out one message; the JSON answer (Svix ``MessageOut``) as bytes."""
     try:
@@ -329,7 +329,7 @@ async def create_message(
         "tags": body.tags,
         "deliver_at": body.deliver_at,
     }
-    await writer_for(runtime).submit(principal, app_ref, body, row)
+    await writer.submit(principal, app_ref, body, row)
     return orjson.dumps(
         {
             "id": row["id"],

@@ -19,7 +19,7 @@ from hookhub.api.pagination import Ordering, Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.errors import NotFound
 from hookhub.outbound.message_models import MessageIn, MessagePrecheckIn, as_utc, render_message
-from hookhub.outbound.message_writer import create_message
+from hookhub.outbound.message_writer import create_message, writer_for
 from hookhub.outbound.scope import app_ref_clause, find_app_id
 from hookhub.outbound.wire import json_response, no_content, parse_body
 from hookhub.store.fanout import matching_endpoint_ids
@@ -54,7 +54,7 @@ async def create(
     runtime: RuntimeDep, principal: PrincipalDep, app_id: str, body: MessageIn, with_content: bool = True
 ) -> Response:
     """Requests without an Idempotency-Key are answered by ``message_fast_path`` instead."""
-    answer = await create_message(runtime, principal, app_id, body, with_content=with_content)
+    answer = await create_message(writer_for(runtime), principal, app_id, body, with_content=with_content)
     return Response(answer, status_code=202, media_type="application/json")
 
 

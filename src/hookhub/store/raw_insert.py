@@ -1,10 +1,12 @@
-"""Multi-row INSERT and plain SELECT straight on the driver, for hot batches (message create).
+"""Multi-row INSERT and plain SELECT straight on the driver, for hot batches (messages, events).
 
 SQLAlchemy's per-row parameter processing costs more than the database's own work on a batch
-insert. Values are converted exactly as the column types would store them (``UtcDateTime`` as
-naive UTC, ``Json`` as JSON text with ``None`` as ``null``), so reads through SQLAlchemy see the
-same data either way. SQLite: ``executemany`` on the DB-API cursor (called on the writer thread).
-PostgreSQL: asyncpg's ``executemany``, awaited from inside ``AsyncConnection.run_sync``.
+insert. Values are converted as the column types would store them (``UtcDateTime`` as naive UTC,
+``Json`` as JSON text), so reads through SQLAlchemy see the same data either way; ``None`` in a
+JSON column becomes SQL NULL (SQLAlchemy writes the JSON text ``null``; both read back as
+``None`` and no query tells them apart). SQLite: ``executemany`` on the DB-API cursor, inside
+``Database.run_write``. PostgreSQL: asyncpg's ``executemany``, awaited from inside
+``AsyncConnection.run_sync``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 Converter = Callable[[Any], Any]
