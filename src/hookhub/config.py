@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from functools import cached_property
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     event_retention_days: int = 30
     # How long an ingest node trusts its cached copy of a source (Redis also pushes changes at once).
     source_cache_seconds: float = 2.0
+    # How often each node checks that its connected listeners' key and listen secret still hold.
+    listener_recheck_seconds: float = Field(5.0, gt=0)
     message_retention_days: int = 90
     encryption_key: str | None = None
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from websockets.exceptions import ConnectionClosed
 
 from tests.relay.clients import ws_listener
 from tests.relay.e2e import create_source, ingest_url, post
@@ -25,7 +26,8 @@ def cluster(
     url = redis_url(REDIS_DB)
     redis.Redis.from_url(url).flushdb()
     database = make_database()
-    env = {"HOOKHUB_REDIS_URL": url}
+    # No periodic listener check within a test: what crosses nodes goes through Redis.
+    env = {"HOOKHUB_REDIS_URL": url, "HOOKHUB_LISTENER_RECHECK_SECONDS": "300"}
     first = ServerProcess(database, session_dir, env).start()
     second = ServerProcess(database, session_dir, env)
     second.token = first.token
@@ -66,3 +68,18 @@ async def test_reply_reaches_the_node_holding_the_caller(
         for node in (a, b):
             late = await post(f"{node.url}/ingest/api/v1/reply/{reply_id}", json={"body": "late"})
             assert late.status_code == 409
+
+
+async def test_deleting_a_source_on_one_node_disconnects_its_listeners_on_the_other(
+    cluster: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = cluster
+    source = create_source(a)
+    listen_on_b = source["listenWs"].replace(f":{a.port}/", f":{b.port}/")
+    async with ws_listener(listen_on_b) as ws:
+        with a.client() as api:
+            assert api.delete(f"/ingest/api/v1/source/{source['id']}").status_code == 204
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await ws.event(5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

@@ -208,3 +208,21 @@ def test_hookhub_listen_answers_502_when_the_local_server_is_down(
     response = httpx.post(ingest_url(server, source), json={"n": 1}, timeout=30)
     assert response.status_code == 502
     assert "could not reach" in response.text
+
+
+def test_hookhub_listen_follows_a_rotated_key(server: ServerProcess, processes: list[Process]) -> None:
+    source = create_source(server)
+    with receiver() as local:
+        listen = Process(
+            hookhub_command("listen", source["id"], "--forward-to", local.url, "--server", server.url),
+            env={**server.env, "HOOKHUB_TOKEN": server.token},
+        )
+        processes.append(listen)
+        listen.wait_for("Connected")
+        with server.client() as api:
+            rotated = api.post(f"/ingest/api/v1/source/{source['id']}/token/rotate", json={}).json()
+        listen.wait_for("looking the source up again")
+        listen.wait_for("Connected")
+        response = httpx.post(rotated["ingestUrl"], json={"after": "rotation"}, timeout=30)
+        assert response.status_code == 200
+        assert json.loads(local.next().body) == {"after": "rotation"}

@@ -76,7 +76,7 @@ class IngestApp:
             await Answer(204, b"", headers=_CORS).send(send)
             return
         if method == "GET" and not path and "text/event-stream" in headers.get("accept", ""):
-            await self.runtime.relay.serve_smee(source.id, scope, receive, send)
+            await self.runtime.relay.serve_smee(key, scope, receive, send)
             return
         query_string = scope["query_string"].decode("latin-1")
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")

@@ -1,8 +1,9 @@
 """Source changes pushed to every node through Redis, so cached sources are dropped at once.
 
 The API of the node that changed a source publishes the ingest keys to forget; every node (this one
-included) forgets them on receipt. After a lost subscription the whole cache is dropped, since
-messages of the gap are gone. Without Redis the cache's short TTL is the only bound.
+included) forgets them on receipt and checks again the listeners connected with them. After a lost
+subscription the whole cache is dropped, since messages of the gap are gone. Without Redis the
+cache's short TTL (and each node's periodic listener check) is the only bound.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
 
@@ -20,11 +22,14 @@ CHANNEL = "hookhub:sources"
 
 
 class SourceInvalidation:
-    def __init__(self, redis_url: str, cache: SourceCache) -> None:
+    def __init__(
+        self, redis_url: str, cache: SourceCache, recheck_listeners: Callable[[Iterable[str]], Awaitable[int]]
+    ) -> None:
         import redis.asyncio as redis
 
         self._redis = redis.from_url(redis_url)
         self._cache = cache
+        self._recheck_listeners = recheck_listeners
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -53,7 +58,9 @@ class SourceInvalidation:
                     self._cache.clear()  # anything missed while unsubscribed
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
-                            self._cache.forget(*orjson.loads(message["data"]))
+                            keys = orjson.loads(message["data"])
+                            self._cache.forget(*keys)
+                            await self._recheck_listeners(keys)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -42,7 +42,9 @@ class Pipeline:
         self.base_url = runtime.settings.base_url
         self.cache = SourceCache(self._load, ttl=runtime.settings.source_cache_seconds)
         redis_url = runtime.settings.redis_url
-        self.invalidation = SourceInvalidation(redis_url, self.cache) if redis_url else None
+        self.invalidation = (
+            SourceInvalidation(redis_url, self.cache, runtime.relay.recheck_listeners) if redis_url else None
+        )
         self.limiter = make_limiter(runtime.settings.redis_url)
         self.writer = EventWriter(
             runtime.db, runtime.deliveries_enqueued, first_delay=runtime.settings.retry_delays[0]
@@ -61,9 +63,12 @@ class Pipeline:
             await self.invalidation.stop()
 
     async def forget_sources(self, *keys: str | None) -> None:
-        """A source changed: drop it from this node's cache, and every other node's."""
+        """A source changed: drop it from this node's cache and every other node's, and
+        disconnect the listeners its old keys or listen secret no longer let in."""
         known = [key for key in keys if key]
         self.cache.forget(*known)
+        if known:
+            await self.runtime.relay.recheck_listeners(known)
         if self.invalidation is not None and known:
             await self.invalidation.publish(known)
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 from hookhub.errors import Conflict, NotFound, ServiceUnavailable
@@ -48,6 +48,8 @@ class Relay:
         self._waiters: dict[str, asyncio.Future[Reply]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._restore_signals: Callable[[], None] = lambda: None
+        self._recheck_every = runtime.settings.listener_recheck_seconds
+        self._rechecking: asyncio.Task[None] | None = None
 
     # -- service -------------------------------------------------------------------------------
 
@@ -57,11 +59,48 @@ class Relay:
         if self.bus.distributed:
             self.runtime.health_checks["redis"] = self.bus.healthy
         self._restore_signals = on_exit_signal(self.listeners.close_all)
+        self._rechecking = asyncio.get_running_loop().create_task(
+            self._recheck_periodically(), name="hookhub-listener-recheck"
+        )
 
     async def stop(self) -> None:
         self._restore_signals()
+        if self._rechecking is not None:
+            self._rechecking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rechecking
+            self._rechecking = None
         self.listeners.close_all()
         await self.bus.stop()
+
+    # -- listeners' credentials ----------------------------------------------------------------
+
+    async def recheck_listeners(self, ingest_keys: Iterable[str] | None = None) -> int:
+        """Disconnect the listeners whose credentials no longer hold: the ingest key they came
+        with was deleted, rotated away (past its grace period) or moved to another source, or the
+        source's listen secret changed. All listeners, or those of ``ingest_keys``; how many went.
+
+        The API calls this for the keys of a source it changed; every node also runs it every
+        ``HOOKHUB_LISTENER_RECHECK_SECONDS``, which bounds how long a listener elsewhere lasts.
+        """
+        revoked = 0
+        for key, listeners in self.listeners.by_ingest_key(ingest_keys).items():
+            source = await self.sources.by_key(key, fresh=True)
+            for listener in listeners:
+                if not listener.still_admitted_by(source):
+                    listener.revoke()
+                    revoked += 1
+        if revoked:
+            log.info("relay: disconnected %d listener(s) whose key or listen secret changed", revoked)
+        return revoked
+
+    async def _recheck_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._recheck_every)
+            try:
+                await self.recheck_listeners()
+            except Exception:
+                log.warning("relay: checking listeners' credentials failed; trying again", exc_info=True)
 
     # -- events --------------------------------------------------------------------------------
 
@@ -168,14 +207,14 @@ class Relay:
 
     # -- smee ----------------------------------------------------------------------------------
 
-    async def serve_smee(self, source_id: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve_smee(self, ingest_key: str, scope: Scope, receive: Receive, send: Send) -> None:
         """``GET /webhook/{key}`` with ``Accept: text/event-stream``: a smee.io-style channel.
 
         Accepts the same ``?secret=``, ``?key=`` and ``Last-Event-ID`` as ``/listen/{key}``.
         """
         from hookhub.relay.sse import serve_sse
 
-        await serve_sse(self, await self.sources.by_id(source_id), scope, receive, send, smee=True)
+        await serve_sse(self, await self.sources.by_key(ingest_key), scope, receive, send, smee=True)
 
     # -- producers (WebSocket clients of the ingest URL) ---------------------------------------
 

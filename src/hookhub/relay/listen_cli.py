@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from hookhub.relay.events import HOP_BY_HOP, raw_body
+from hookhub.relay.ws import CLOSE_REVOKED
 
 MAX_BACKOFF_SECONDS = 10.0
 
@@ -57,7 +58,15 @@ class Forwarder:
                     if status in (401, 403, 404):
                         raise ListenError(_denied(status)) from exc
                     self._warn(f"server answered {status}; retrying in {backoff:.1f}s")
-                except (OSError, ConnectionClosed, TimeoutError) as exc:
+                except ConnectionClosed as exc:
+                    if exc.rcvd is not None and exc.rcvd.code == CLOSE_REVOKED:
+                        # The source's key was rotated or its listen secret changed: look it up again.
+                        self._warn(f"{exc.rcvd.reason or 'credentials changed'}; looking the source up again")
+                        key, secret = await self._resolve_source()
+                        secret = self.secret or secret
+                        continue
+                    self._warn(f"connection lost ({exc.__class__.__name__}); reconnecting in {backoff:.1f}s")
+                except (OSError, TimeoutError) as exc:
                     self._warn(f"connection lost ({exc.__class__.__name__}); reconnecting in {backoff:.1f}s")
                 else:
                     continue

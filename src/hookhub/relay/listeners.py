@@ -8,6 +8,7 @@ A listener whose queue overflows is disconnected; it reconnects and resumes from
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import orjson
 
 from hookhub.relay.events import smee_data
+from hookhub.relay.sources import SourceInfo
 
 QUEUE_SIZE = 10_000
 
@@ -56,10 +58,22 @@ class Frame:
 
 
 class Listener:
-    """One connected listener. ``keys`` None = registered no routing keys."""
+    """One connected listener. ``keys`` None = registered no routing keys. ``ingest_key`` and
+    ``secret`` are the credentials it connected with (the source's listen secret then)."""
 
-    def __init__(self, source_id: str, *, keys: Iterable[str] | None, routed: bool) -> None:
+    def __init__(
+        self,
+        source_id: str,
+        *,
+        keys: Iterable[str] | None,
+        routed: bool,
+        ingest_key: str | None = None,
+        secret: str | None = None,
+    ) -> None:
         self.source_id = source_id
+        self.ingest_key = ingest_key
+        self.secret = secret
+        self.revoked = False
         self.keys: frozenset[str] | None = frozenset(keys) if keys else None
         # Whether the source routes by key path; then only listeners with a matching key get events.
         self.routed = routed
@@ -91,6 +105,20 @@ class Listener:
         except asyncio.QueueFull:
             self.overflowed = True
 
+    def revoke(self) -> None:
+        """End the connection for good: the credentials it connected with no longer hold."""
+        self.revoked = True
+        self.close()
+
+    def still_admitted_by(self, source: SourceInfo | None) -> bool:
+        """Whether a fresh lookup of ``ingest_key`` still lets this listener in."""
+        if source is None or source.id != self.source_id:
+            return False
+        current = source.listen_secret
+        if current is None or self.secret is None:
+            return current is None and self.secret is None
+        return hmac.compare_digest(current.encode(), self.secret.encode())
+
 
 class ListenerRegistry:
     def __init__(self) -> None:
@@ -118,6 +146,17 @@ class ListenerRegistry:
         if source_id is not None:
             return len(self._by_source.get(source_id, ()))
         return sum(len(listeners) for listeners in self._by_source.values())
+
+    def by_ingest_key(self, ingest_keys: Iterable[str] | None = None) -> dict[str, list[Listener]]:
+        """Listeners grouped by the ingest key they connected with (all, or those of ``ingest_keys``)."""
+        wanted = set(ingest_keys) if ingest_keys is not None else None
+        grouped: dict[str, list[Listener]] = {}
+        for listeners in self._by_source.values():
+            for listener in listeners:
+                key = listener.ingest_key
+                if key is not None and (wanted is None or key in wanted):
+                    grouped.setdefault(key, []).append(listener)
+        return grouped
 
     def close_all(self) -> None:
         for listeners in self._by_source.values():

@@ -1,7 +1,8 @@
 """What the relay needs to know about a source, looked up by ingest key or id and cached briefly.
 
-A listener connection reads this once at connect (and again on a publish frame), so the cache only
-spares the database from reconnect storms; a few seconds of staleness after a settings change is fine.
+A listener connection reads this at connect (and again on a publish frame), so the cache only
+spares the database from reconnect storms. Connected listeners are checked again with ``fresh``
+lookups when their source changes (``Relay.recheck_listeners``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ CACHE_SECONDS = 2.0
 class SourceInfo:
     id: str
     settings: dict[str, Any]
+    key: str | None = None  # the ingest key it was found by (None when found by id)
 
     @property
     def listen_secret(self) -> str | None:
@@ -50,7 +52,10 @@ class SourceLookup:
         self._db = db
         self._cache: dict[str, tuple[float, SourceInfo | None]] = {}
 
-    async def by_key(self, key: str) -> SourceInfo | None:
+    async def by_key(self, key: str, *, fresh: bool = False) -> SourceInfo | None:
+        """The source this key opens (its current key, or the previous one during its grace)."""
+        if fresh:
+            self._cache.pop(f"k:{key}", None)
         return await self._cached(f"k:{key}", self._load_by_key, key)
 
     async def by_id(self, source_id: str) -> SourceInfo | None:
@@ -81,7 +86,7 @@ class SourceLookup:
         )
         async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
-        return SourceInfo(row.id, row.settings or {}) if row else None
+        return SourceInfo(row.id, row.settings or {}, key) if row else None
 
     async def _load_by_id(self, source_id: str) -> SourceInfo | None:
         source = tables.source

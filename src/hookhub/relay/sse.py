@@ -42,7 +42,13 @@ async def serve_sse(
         await send_error(send, error)
         return
     assert source is not None
-    listener = Listener(source.id, keys=request.keys, routed=source.routed)
+    listener = Listener(
+        source.id,
+        keys=request.keys,
+        routed=source.routed,
+        ingest_key=source.key,
+        secret=source.listen_secret,
+    )
     relay.listeners.add(listener)
     try:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})

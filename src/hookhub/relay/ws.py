@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hookhub.relay.hub import Relay
 
 CLOSE_TOO_SLOW = 1013  # "try again later": the listener fell behind; reconnect with ?since=
+CLOSE_REVOKED = 1008  # "policy violation": its key or listen secret no longer holds; do not retry
 
 
 async def serve_ws(
@@ -45,7 +46,13 @@ async def serve_ws(
         return
     assert source is not None
     await websocket.accept()
-    listener = Listener(source.id, keys=request.keys, routed=source.routed)
+    listener = Listener(
+        source.id,
+        keys=request.keys,
+        routed=source.routed,
+        ingest_key=source.key,
+        secret=source.listen_secret,
+    )
     relay.listeners.add(listener)
     lock = asyncio.Lock()
 
@@ -84,11 +91,13 @@ async def serve_ws(
                     await task
         if stream.done() and not stream.cancelled():
             # Too slow, server stopping, or a pub/sub gap: the client resumes with ?since=.
-            reason = (
-                "listener too slow; resume with ?since=" if listener.overflowed else "resume with ?since="
-            )
+            code, reason = CLOSE_TOO_SLOW, "listener too slow; resume with ?since="
+            if listener.revoked:
+                code, reason = CLOSE_REVOKED, "the source's key or listen secret changed"
+            elif not listener.overflowed:
+                code, reason = 1012, "resume with ?since="
             with contextlib.suppress(Exception):
-                await websocket.close(CLOSE_TOO_SLOW if listener.overflowed else 1012, reason)
+                await websocket.close(code, reason)
     finally:
         relay.listeners.remove(listener)
 
