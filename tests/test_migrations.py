@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -62,3 +66,49 @@ def test_delivery_subject_indexes_are_partial(make_database: Callable[[], str]) 
     )
     assert "WHERE" in found["delivery_event"].upper() and "event_id IS NOT NULL" in found["delivery_event"]
     assert "WHERE" not in found["delivery_due"].upper()
+
+
+def test_0003_hashes_basic_auth_passwords_written_in_plain_text(make_database: Callable[[], str]) -> None:
+    """A source saved before 0003 (password in plain text) keeps working, without the plain text."""
+    from alembic import command
+
+    from hookhub.inbound.compiled import compile_source
+    from hookhub.store.migrate import alembic_config
+    from hookhub.store.tables import source
+
+    plain = {"auth": {"type": "basic", "username": "losant", "password": "pa55-word"}}
+
+    async def run(database_url: str) -> tuple[dict, object]:
+        db = Database(database_url)
+        try:
+            async with db.engine.connect() as conn:
+                await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0002"))
+                now = datetime.now(UTC)
+                await conn.execute(
+                    source.insert().values(
+                        id="src_plain",
+                        name="old",
+                        ingest_key="k-plain",
+                        type="http",
+                        config={},
+                        settings=plain,
+                        metadata={},
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                await conn.commit()
+            await db.migrate()
+            async with db.read() as conn:
+                row = (await conn.execute(sa.select(source).where(source.c.id == "src_plain"))).one()
+            return row.settings, compile_source(row, 30).auth
+        finally:
+            await db.close()
+
+    settings, auth = asyncio.run(run(make_database()))
+    assert "password" not in settings["auth"]
+    assert settings["auth"]["passwordHash"] == hashlib.sha256(b"pa55-word").hexdigest()
+    good = "Basic " + base64.b64encode(b"losant:pa55-word").decode()
+    bad = "Basic " + base64.b64encode(b"losant:wrong").decode()
+    assert auth.failure({"authorization": good}) is None
+    assert auth.failure({"authorization": bad}) is not None

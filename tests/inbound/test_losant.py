@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import threading
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import websockets
 
+from hookhub.store.db import Database
+from hookhub.store.tables import source
 from tests.inbound.conftest import Sources
 from tests.support.server import ServerProcess
 
@@ -171,3 +175,34 @@ def test_custom_reply_from_a_listener_and_timeout(server: ServerProcess, sources
     assert timed_out.json()["code"] == "reply_timeout"
     [event] = sources.events(quick["id"])
     assert event["response"]["status"] == 504
+
+
+def test_basic_auth_password_is_stored_as_its_hash(sources: Sources, server: ServerProcess) -> None:
+    auth = {"type": "basic", "username": "u", "password": "never-in-the-db"}
+    source = sources.create(name="hashed", settings={"auth": auth})
+    stored = _stored_settings(server.database_url, source["id"])
+    assert "never-in-the-db" not in json.dumps(stored)
+    assert stored["auth"]["passwordHash"] == hashlib.sha256(b"never-in-the-db").hexdigest()
+    assert source["settings"]["auth"] == {"type": "basic", "username": "u", "passwordSet": True}
+    assert httpx.post(source["ingestUrl"], json={}, auth=("u", "never-in-the-db")).status_code == 200
+
+
+def test_a_password_hash_cannot_be_sent(sources: Sources, api: httpx.Client) -> None:
+    settings = {"auth": {"type": "basic", "username": "u", "passwordHash": "0" * 64}}
+    response = api.post("/ingest/api/v1/source/", json={"name": "x", "settings": settings})
+    assert response.status_code == 422
+    assert "passwordHash" in response.text
+
+
+def _stored_settings(database_url: str, source_id: str) -> dict:
+    async def read() -> dict:
+        db = Database(database_url)
+        try:
+            async with db.read() as conn:
+                return (
+                    await conn.execute(sa.select(source.c.settings).where(source.c.id == source_id))
+                ).scalar_one()
+        finally:
+            await db.close()
+
+    return asyncio.run(read())

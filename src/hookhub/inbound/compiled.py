@@ -15,7 +15,7 @@ import jsonschema
 import orjson
 
 from hookhub.inbound import verifiers
-from hookhub.inbound.settings import SourceSettings
+from hookhub.inbound.settings import SourceSettings, stored_password_hash
 from hookhub.relay import keypath
 
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -39,7 +39,7 @@ class AuthCheck:
     header: str = "authorization"
     token_hash: str | None = None
     username: bytes = b""
-    password: bytes = b""
+    password_hash: str = ""  # sha256 hex of the basic-auth password
 
     def failure(self, headers: dict[str, str]) -> str | None:
         if self.kind == "none":
@@ -79,7 +79,7 @@ class AuthCheck:
             return "malformed basic auth header"
         username, sep, password = decoded.partition(b":")
         good_user = hmac.compare_digest(username, self.username)
-        good_password = hmac.compare_digest(password, self.password)
+        good_password = hmac.compare_digest(hashlib.sha256(password).hexdigest(), self.password_hash)
         if not sep or not (good_user and good_password):
             return "wrong basic auth username or password"
         return None
@@ -111,7 +111,8 @@ def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
     settings = SourceSettings.model_validate(row.settings or {})
     auth = settings.auth
     if auth.type == "basic":
-        check = AuthCheck("basic", username=auth.username.encode(), password=(auth.password or "").encode())
+        stored = stored_password_hash((row.settings or {}).get("auth") or {})
+        check = AuthCheck("basic", username=auth.username.encode(), password_hash=stored)
     elif auth.type in ("bearer", "header"):
         header = "authorization" if auth.type == "bearer" else auth.header.lower()
         check = AuthCheck(auth.type, header=header, token_hash=row.auth_token_hash)

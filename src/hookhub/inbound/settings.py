@@ -6,6 +6,7 @@ the JSON the caller sent, normalised. ``compiled.py`` turns it into what the hot
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 import jsonschema
@@ -42,11 +43,15 @@ class HeaderAuth(StrictModel):
 
 
 class BasicAuth(StrictModel):
-    """HTTP basic auth; either part may be empty (Losant). ``password`` omitted on update keeps it."""
+    """HTTP basic auth; either part may be empty (Losant). ``password`` omitted on update keeps it.
+
+    The password is never stored: ``parse_settings`` keeps its sha256 as ``passwordHash``.
+    """
 
     type: Literal["basic"]
     username: str = ""
     password: str | None = None
+    password_hash: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
 
     @model_validator(mode="after")
     def _not_both_empty(self) -> BasicAuth:
@@ -124,17 +129,36 @@ class SourceSettings(StrictModel):
 def parse_settings(raw: dict[str, Any] | None, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate ``raw`` (pydantic errors propagate as 422) and return the JSON to store.
 
-    A basic-auth password left out keeps the previous one, so a settings object read back
-    from the API (where it is redacted) can be sent again.
+    A basic-auth password is stored as its sha256 (``passwordHash``); left out, the previous one
+    is kept, so a settings object read back from the API (where it is redacted) can be sent again.
     """
     parsed = SourceSettings.model_validate(raw or {})
-    if isinstance(parsed.auth, BasicAuth) and parsed.auth.password is None:
-        old_auth = (previous or {}).get("auth") or {}
-        kept = old_auth.get("password") if old_auth.get("type") == "basic" else None
-        parsed.auth.password = kept or ""
-        if not parsed.auth.username and not parsed.auth.password:
+    auth = parsed.auth
+    if isinstance(auth, BasicAuth):
+        if auth.password_hash is not None:
+            raise validation_error(["settings", "auth", "passwordHash"], "set by hookhub; send password")
+        if auth.password is not None:
+            auth.password_hash = password_hash(auth.password)
+        else:
+            auth.password_hash = stored_password_hash((previous or {}).get("auth") or {})
+        auth.password = None
+        if not auth.username and auth.password_hash == EMPTY_PASSWORD_HASH:
             raise validation_error(["settings", "auth"], "basic auth needs a username or a password")
-    return parsed.to_json()
+    return parsed.model_dump(mode="json", by_alias=True, exclude={"auth": {"password"}})
+
+
+def password_hash(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+EMPTY_PASSWORD_HASH = password_hash("")
+
+
+def stored_password_hash(auth: dict[str, Any]) -> str:
+    """The password hash of stored basic-auth settings (written in plain text before 0003)."""
+    if auth.get("type") != "basic":
+        return EMPTY_PASSWORD_HASH
+    return auth.get("passwordHash") or password_hash(auth.get("password") or "")
 
 
 def redact(settings: dict[str, Any]) -> dict[str, Any]:
@@ -142,6 +166,8 @@ def redact(settings: dict[str, Any]) -> dict[str, Any]:
     shown = dict(settings)
     auth = dict(shown.get("auth") or {"type": "none"})
     if auth.get("type") == "basic":
-        auth["passwordSet"] = bool(auth.pop("password", ""))
+        auth["passwordSet"] = stored_password_hash(auth) != EMPTY_PASSWORD_HASH
+        auth.pop("password", None)
+        auth.pop("passwordHash", None)
     shown["auth"] = auth
     return shown
