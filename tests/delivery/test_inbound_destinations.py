@@ -58,3 +58,25 @@ def wait_for_attempts(api: httpx.Client, source_id: str, event_id: str, timeout:
         if data or time.monotonic() > deadline:
             return data
         time.sleep(0.05)
+
+
+def test_a_destination_lists_its_attempts_of_every_event(api, make_receiver):
+    receiver = make_receiver()
+    source_id, ingest_url, _ = _source_with_destination(api, receiver.url)
+    other = api.post(f"/ingest/api/v1/source/{source_id}/endpoint", json={"url": receiver.url + "/other"})
+    assert other.status_code in (200, 201), other.text
+    for n in (1, 2):
+        assert httpx.post(ingest_url, json={"n": n}).is_success
+    receiver.wait_for(4)  # two events, each to both destinations
+    destinations = api.get(f"/ingest/api/v1/source/{source_id}/endpoint").json()["data"]
+    first = next(d for d in destinations if d["url"] == receiver.url)
+    path = f"/ingest/api/v1/source/{source_id}/endpoint/{first['id']}/attempt"
+    deadline = time.monotonic() + 10
+    while len(listed := api.get(path).json()["data"]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [a["url"] for a in listed] == [receiver.url, receiver.url]
+    assert all(a["endpointId"] == first["id"] and a["responseStatusCode"] == 200 for a in listed)
+    assert listed[0]["id"] > listed[1]["id"]  # newest first
+    paged = api.get(path, params={"limit": 1}).json()
+    assert len(paged["data"]) == 1 and paged["done"] is False
+    assert api.get(f"/ingest/api/v1/source/{source_id}/endpoint/ep_missing/attempt").status_code == 404

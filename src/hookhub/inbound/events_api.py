@@ -19,6 +19,7 @@ from hookhub.inbound.ingest_app import IngestApp
 from hookhub.inbound.models import TestRequestIn
 from hookhub.inbound.service import inbound_for
 from hookhub.outbound.attempts import render_attempt
+from hookhub.outbound.endpoints import find_endpoint
 from hookhub.outbound.wire import json_response, parse_body
 from hookhub.store.fanout import enqueue_for_event
 from hookhub.store.tables import attempt, event
@@ -100,6 +101,22 @@ async def list_event_attempts(
         found = await store.get(conn, source_ref)
         row = await _event(conn, found.id, event_id)
         query = sa.select(attempt).where(attempt.c.event_id == row.id)
+        result = await paginate(
+            conn, query, attempt.c.id, page, render_attempt, default_order=Ordering.descending
+        )
+    return json_response(result)
+
+
+@router.get(PREFIX + "/{source_ref}/endpoint/{endpoint_ref}/attempt")
+async def list_destination_attempts(
+    runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, endpoint_ref: str, request: Request
+) -> Response:
+    """The delivery attempts to one of the source's destinations, of every event (newest first)."""
+    page = Page(**page_args(request))
+    async with runtime.db.read() as conn:
+        found = await store.get(conn, source_ref)
+        destination = await find_endpoint(conn, "source_id", found.id, endpoint_ref)
+        query = sa.select(attempt).where(attempt.c.endpoint_id == destination.id)
         result = await paginate(
             conn, query, attempt.c.id, page, render_attempt, default_order=Ordering.descending
         )
