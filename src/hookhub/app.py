@@ -12,6 +12,7 @@ from hookhub.delivery import install as install_delivery
 from hookhub.http.body_limit import BodyLimit
 from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
 from hookhub.http.idempotency import Idempotency
+from hookhub.http.metrics_app import MetricsApp
 from hookhub.inbound import inbound_routers, ingest_app
 from hookhub.outbound import attempts, endpoint_ops, health, message_fast_path
 from hookhub.outbound.routes import outbound_routers
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     web = build_web_app(runtime)
     routes += [("/ui", web), ("/portal", web)]
     routes.append(("/listen/", ListenApp(runtime.relay)))
+    routes.append(("/metrics", MetricsApp(runtime)))
     runtime.add_service(runtime.relay)  # only processes that serve HTTP subscribe to the relay
     runtime.add_service(RetentionCleaner(runtime.db))
     return PrefixDispatcher(routes, api, on_startup=runtime.start, on_shutdown=runtime.stop)

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from hookhub.auth.tokens import TokenVerifier
 from hookhub.config import Settings
+from hookhub.metrics import Metrics
 from hookhub.relay.hub import Relay
 from hookhub.store.db import Database
 from hookhub.store.idempotency import IdempotencyStore
@@ -31,6 +32,7 @@ class Runtime:
         self.tokens = TokenVerifier(self.db)
         self.idempotency = IdempotencyStore(self.db, settings.idempotency_ttl_seconds)
         self.relay = Relay(self)
+        self.metrics = Metrics()
         # Called after a transaction that enqueued deliveries has committed (wakes the workers).
         self._delivery_listeners: list[Callable[[], None]] = []
         self.services: list[Service] = []

@@ -22,7 +22,7 @@ def install(runtime: Runtime, *, run_worker: bool | None = None) -> DeliveryWork
     runtime.add_service(wakeup)
     if not (settings.run_worker if run_worker is None else run_worker):
         return None
-    worker = DeliveryWorker(settings, runtime.db, wakeup)
+    worker = DeliveryWorker(settings, runtime.db, wakeup, runtime.metrics)
     runtime.add_service(worker)
     runtime.health_checks["delivery_worker"] = worker.healthy
     return worker

@@ -24,6 +24,7 @@ from hookhub.delivery.retry import next_delay
 from hookhub.delivery.sender import Response, Sender
 from hookhub.delivery.signing import signed_headers
 from hookhub.delivery.wakeup import Wakeup
+from hookhub.metrics import Metrics
 from hookhub.store.db import Database
 from hookhub.store.types import utcnow
 
@@ -45,10 +46,13 @@ RECLAIM_SECONDS = 1.0
 
 
 class DeliveryWorker:
-    def __init__(self, settings: Settings, db: Database, wakeup: Wakeup) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, wakeup: Wakeup, metrics: Metrics | None = None
+    ) -> None:
         self.settings = settings
         self.db = db
         self.wakeup = wakeup
+        self.metrics = metrics or Metrics()
         self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{ids.new_id('dlv')[-6:]}"
         self.sender = Sender(settings.request_timeout_seconds, settings.private_networks_allowed, CONCURRENCY)
         self.operational = OperationalWebhooks(
@@ -249,6 +253,9 @@ class DeliveryWorker:
             if result.retry_in is not None:
                 self._wake_at(result.retry_in)
             self._after_record(result)
+            self.metrics.delivery_done(
+                _outcome(result), result.duration_ms / 1000 if result.attempted else None
+            )
 
     def _after_record(self, result: Result) -> None:
         """Operational webhooks for what a result changed."""
@@ -282,6 +289,16 @@ class DeliveryWorker:
         for ep in await queue.disable_long_failing(self.db, cutoff):
             log.warning("endpoint %s disabled: failing since %s", ep.id, ep.failing_since)
             self.operational.endpoint_disabled(ep)
+
+
+def _outcome(result: Result) -> str:
+    if not result.attempted:
+        return "cancelled"
+    if result.success:
+        return "success"
+    if result.disable_endpoint:
+        return "disabled"
+    return "failed" if result.retry_in is None else "retry"
 
 
 class _EndpointView:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hookhub.inbound")
 PREFIX = "/webhook/"
 _UNKNOWN = error_answer(NotFound("No source at this URL"))
+UNKNOWN_SOURCE = "unknown"  # the metrics label of requests to keys that open no source
 _CORS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
@@ -69,6 +70,7 @@ class IngestApp:
         source = await self.pipeline.cache.get(key) if key else None
         if source is None:
             await _UNKNOWN.send(send)
+            self.runtime.metrics.ingest_answered(UNKNOWN_SOURCE, _UNKNOWN.status)
             return
         method: str = scope["method"]
         headers = header_dict(scope["headers"])
@@ -92,6 +94,7 @@ class IngestApp:
             log.exception("ingest failed for source %s", source.id)
             answer = error_answer(ServiceUnavailable("The event could not be stored; retry later."))
         await answer.send(send, _ALLOW_ANY_ORIGIN)
+        self.runtime.metrics.ingest_answered(source.id, answer.status)
 
     async def _with_body(
         self, source: CompiledSource, request: InboundRequest, scope: Scope, receive: Receive
