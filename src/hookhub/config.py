@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     event_retention_days: int = 30
     # How long an ingest node trusts its cached copy of a source (Redis also pushes changes at once).
     source_cache_seconds: float = 2.0
+    # `hookhub worker` serves its own /metrics (no auth) on this port when set; serve has /metrics.
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     # How often each node checks that its connected listeners' key and listen secret still hold.
     listener_recheck_seconds: float = Field(5.0, gt=0)
     message_retention_days: int = 90

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
@@ -53,9 +53,20 @@ class Metrics:
             self._duration_sum += seconds
 
     def render(self, queue: QueueState | None) -> bytes:
+        return generate_latest(self.registry(queue))
+
+    def registry(self, queue: QueueState | None = None) -> CollectorRegistry:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Snapshot(self, queue))
-        return generate_latest(registry)
+        return registry
+
+    def serve_in_background(self, host: str, port: int) -> None:
+        """``/metrics`` on a port of its own, from a thread (``hookhub worker`` serves no HTTP).
+
+        Without the queue gauges (they need the database; every ``serve`` has them). Reading the
+        counters from that thread is safe: copying a dict of str and int keys never runs Python.
+        """
+        start_http_server(port, host, registry=self.registry())
 
     def _duration_buckets(self) -> list[tuple[str, float]]:
         cumulative, total = [], 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +14,8 @@ from svix.api import MessageIn
 
 from tests.delivery.conftest import app_with_endpoint, svix_client
 from tests.delivery.receiver import Receiver, Reply
-from tests.support.server import ServerProcess
+from tests.delivery.workers import WorkerProcess
+from tests.support.server import ServerProcess, free_port
 
 
 def scrape(server: ServerProcess) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -110,3 +112,36 @@ def test_metrics_need_an_org_token(server: ServerProcess) -> None:
     denied = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {portal['token']}"})
     assert denied.status_code == 403
     assert httpx.post(f"{server.url}/metrics", headers=server.headers).status_code == 405
+
+
+def test_a_separate_worker_serves_its_own_metrics(
+    no_worker: ServerProcess, make_receiver: Callable[..., Receiver], tmp_path: Path
+) -> None:
+    receiver = make_receiver()
+    client = svix_client(no_worker)
+    app_id, _ = app_with_endpoint(client, receiver.url)
+    port = free_port()
+    worker = WorkerProcess(no_worker, tmp_path, "metrics", env={"HOOKHUB_WORKER_METRICS_PORT": str(port)})
+    try:
+        for n in range(3):
+            client.message.create(app_id, MessageIn(event_type="metrics.worker", payload={"n": n}))
+        receiver.wait_for(3)
+        url = f"http://127.0.0.1:{port}/metrics"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                text = httpx.get(url, timeout=5).text
+            except httpx.TransportError:
+                text = ""
+            found = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+            }
+            if found.get(("hookhub_deliveries_total", (("outcome", "success"),)), 0) >= 3:
+                break
+            assert time.monotonic() < deadline, text
+            time.sleep(0.1)
+        assert found[("hookhub_delivery_duration_seconds_count", ())] >= 3
+    finally:
+        assert worker.stop() == 0, worker.log()

@@ -10,11 +10,17 @@ from tests.support.server import ServerProcess, hookhub_command
 
 
 class WorkerProcess:
-    def __init__(self, server: ServerProcess, workdir: Path, name: str) -> None:
+    def __init__(
+        self, server: ServerProcess, workdir: Path, name: str, env: dict[str, str] | None = None
+    ) -> None:
         self.log_path = workdir / f"worker-{name}.log"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                hookhub_command("worker"), env=server.env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
+                hookhub_command("worker"),
+                env={**server.env, **(env or {})},
+                cwd=workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def log(self) -> str:

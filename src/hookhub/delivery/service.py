@@ -18,6 +18,8 @@ async def run_worker(settings: Settings) -> None:
     )
     runtime = Runtime(settings)
     install(runtime, run_worker=True)
+    if settings.worker_metrics_port is not None:
+        runtime.metrics.serve_in_background(settings.worker_metrics_host, settings.worker_metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
