@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import httpx
 
 from tests.support.server import ServerProcess
@@ -45,17 +40,3 @@ def test_body_over_limit_is_413(server: ServerProcess) -> None:
     )
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
-
-
-def test_an_encryption_key_is_refused_rather_than_ignored(tmp_path: Path) -> None:
-    """Secrets are not encrypted at rest yet: a server started with a key must not pretend."""
-    env = {
-        **os.environ,
-        "HOOKHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
-        "HOOKHUB_ENCRYPTION_KEY": "k" * 44,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "hookhub.cli", "migrate"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode != 0
-    assert "HOOKHUB_ENCRYPTION_KEY is not supported yet" in done.stdout + done.stderr

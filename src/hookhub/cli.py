@@ -14,6 +14,8 @@ from hookhub.store.db import Database
 app = typer.Typer(help="hookhub: a self-hosted webhook gateway.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+secrets_app = typer.Typer(help="Encryption at rest of stored secrets.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -110,6 +112,39 @@ def token_create(
             await db.close()
 
     typer.echo(asyncio.run(run()))
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key for HOOKHUB_ENCRYPTION_KEY (put it first in the list to rotate)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+
+
+@secrets_app.command("encrypt")
+def secrets_encrypt() -> None:
+    """Rewrite every stored secret with the newest HOOKHUB_ENCRYPTION_KEY (after setting or
+    rotating it; values written before stay readable until then)."""
+    from hookhub.store import secrets
+    from hookhub.store.reencrypt import rewrite_secrets
+
+    settings = _settings()
+    if not settings.encryption_key:
+        typer.echo("Set HOOKHUB_ENCRYPTION_KEY first (`hookhub secrets new-key` makes one).", err=True)
+        raise typer.Exit(2)
+    secrets.configure(settings.encryption_key)
+
+    async def run() -> dict[str, int]:
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            return await rewrite_secrets(db)
+        finally:
+            await db.close()
+
+    counts = asyncio.run(run())
+    typer.echo(", ".join(f"{count} {table} rows" for table, count in counts.items()) + " encrypted")
 
 
 @app.command()

@@ -61,13 +61,11 @@ class Settings(BaseSettings):
 
     @field_validator("encryption_key")
     @classmethod
-    def _no_encryption_yet(cls, value: str | None) -> str | None:
-        # Starting "encrypted" while storing secrets as given would be worse than refusing.
+    def _check_encryption_keys(cls, value: str | None) -> str | None:
         if value:
-            raise ValueError(
-                "HOOKHUB_ENCRYPTION_KEY is not supported yet: secrets are not encrypted at rest "
-                "(API and source tokens are stored as sha256). Unset it to start."
-            )
+            from hookhub.store.secrets import parse_keys
+
+            parse_keys(value)
         return value
 
     @field_validator("allow_private_networks")

@@ -14,6 +14,7 @@ from hookhub.auth.tokens import TokenVerifier
 from hookhub.config import Settings
 from hookhub.metrics import Metrics
 from hookhub.relay.hub import Relay
+from hookhub.store import secrets
 from hookhub.store.db import Database
 from hookhub.store.idempotency import IdempotencyStore
 
@@ -28,6 +29,7 @@ class Service(Protocol):
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        secrets.configure(settings.encryption_key)
         self.db = Database(settings.database_url)
         self.tokens = TokenVerifier(self.db)
         self.idempotency = IdempotencyStore(self.db, settings.idempotency_ttl_seconds)

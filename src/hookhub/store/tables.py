@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from hookhub.store.secrets import EncryptedJson, EncryptedText
 from hookhub.store.types import Json, UtcDateTime
 
 metadata = sa.MetaData()
@@ -61,7 +62,7 @@ source = sa.Table(
     sa.Column("previous_ingest_key", sa.String(64), unique=True),
     sa.Column("previous_ingest_key_expires_at", UtcDateTime),
     sa.Column("type", sa.String(64), nullable=False),
-    sa.Column("config", Json, nullable=False),
+    sa.Column("config", EncryptedJson, nullable=False),  # provider and its secret
     sa.Column("settings", Json, nullable=False),
     # sha256 of the bearer/header auth token; the token itself is shown once.
     sa.Column("auth_token_hash", sa.String(64)),
@@ -85,11 +86,11 @@ endpoint = sa.Table(
     sa.Column("filter_types", Json),
     sa.Column("channels", Json),
     sa.Column("metadata", Json, nullable=False),
-    sa.Column("headers", Json, nullable=False),
+    sa.Column("headers", EncryptedJson, nullable=False),  # may carry credentials for the receiver
     sa.Column("throttle_rate", sa.Integer),
     # Current signing secret (whsec_…) and the previous ones still valid: [{"key", "expiresAt"}].
-    sa.Column("secret", sa.Text, nullable=False),
-    sa.Column("previous_secrets", Json, nullable=False),
+    sa.Column("secret", EncryptedText, nullable=False),
+    sa.Column("previous_secrets", EncryptedJson, nullable=False),
     # Set at the first failure of a streak, cleared on success; drives auto-disable.
     sa.Column("failing_since", UtcDateTime),
     sa.Column("created_at", UtcDateTime, nullable=False),
