@@ -148,6 +148,9 @@ def test_revoked_portal_link_ends_the_session(page: Page, svix: Svix, server: Se
     app = svix.application.create(ApplicationIn(name="revoked customer"))
     page.goto(portal_url(svix, app.id))
     expect(page.locator("#who")).to_have_text("revoked customer")
+    # The landing section has loaded: no request of it can meet the revocation and end the session
+    # before the click below does.
+    expect(page.get_by_text("No endpoints yet.")).to_be_visible()
     svix.authentication.expire_all(app.id, ApplicationTokenExpireIn(expiry=0))
     page.click("#nav a[data-section=messages]")
     expect(page.locator("#portal-problem")).to_contain_text("Session ended")
