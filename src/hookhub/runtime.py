@@ -17,6 +17,7 @@ from hookhub.relay.hub import Relay
 from hookhub.store import secrets
 from hookhub.store.db import Database
 from hookhub.store.idempotency import IdempotencyStore
+from hookhub.store.reencrypt import check_keys_open_secrets
 
 log = logging.getLogger("hookhub")
 
@@ -55,6 +56,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.db.migrate()
+        await check_keys_open_secrets(self.db)
         for service in self.services:
             await service.start()
             self._started.append(service)

@@ -152,3 +152,17 @@ def test_keys_rotate_newest_first() -> None:
         assert secrets.decrypt("whsec_plain") == "whsec_plain"
     finally:
         secrets.configure(None)
+
+
+def test_a_key_that_opens_no_stored_secret_stops_the_start(
+    encrypted: ServerProcess, make_server: Callable[..., ServerProcess]
+) -> None:
+    client = svix_client(encrypted)
+    app_with_endpoint(client, "http://127.0.0.1:9/never")
+    encrypted.stop()
+    with pytest.raises(RuntimeError, match="no key in HOOKHUB_ENCRYPTION_KEY opens a stored secret"):
+        make_server(
+            {"HOOKHUB_ENCRYPTION_KEY": Fernet.generate_key().decode()}, database_url=encrypted.database_url
+        )
+    with pytest.raises(RuntimeError, match="set HOOKHUB_ENCRYPTION_KEY"):
+        make_server(database_url=encrypted.database_url)
