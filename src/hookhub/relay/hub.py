@@ -84,10 +84,13 @@ class Relay:
         ``HOOKHUB_LISTENER_RECHECK_SECONDS``, which bounds how long a listener elsewhere lasts.
         """
         revoked = 0
-        for key, listeners in self.listeners.by_ingest_key(ingest_keys).items():
-            source = await self.sources.by_key(key, fresh=True)
+        by_key = self.listeners.by_ingest_key(ingest_keys)
+        if not by_key:
+            return 0
+        sources = await self.sources.by_keys_fresh(list(by_key))
+        for key, listeners in by_key.items():
             for listener in listeners:
-                if not listener.still_admitted_by(source):
+                if not listener.still_admitted_by(sources[key]):
                     listener.revoke()
                     revoked += 1
         if revoked:

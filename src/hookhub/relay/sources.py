@@ -52,14 +52,49 @@ class SourceLookup:
         self._db = db
         self._cache: dict[str, tuple[float, SourceInfo | None]] = {}
 
-    async def by_key(self, key: str, *, fresh: bool = False) -> SourceInfo | None:
+    async def by_key(self, key: str) -> SourceInfo | None:
         """The source this key opens (its current key, or the previous one during its grace)."""
-        if fresh:
-            self._cache.pop(f"k:{key}", None)
         return await self._cached(f"k:{key}", self._load_by_key, key)
 
     async def by_id(self, source_id: str) -> SourceInfo | None:
         return await self._cached(f"i:{source_id}", self._load_by_id, source_id)
+
+    async def by_keys_fresh(self, keys: list[str]) -> dict[str, SourceInfo | None]:
+        """Each key's source read now (one query per 500 keys), the cache refreshed with it."""
+        found: dict[str, SourceInfo | None] = dict.fromkeys(keys)
+        source = tables.source
+        now = datetime.now(UTC)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            query = sa.select(
+                source.c.id,
+                source.c.settings,
+                source.c.ingest_key,
+                source.c.previous_ingest_key,
+                source.c.previous_ingest_key_expires_at,
+            ).where(
+                sa.or_(
+                    source.c.ingest_key.in_(chunk),
+                    sa.and_(
+                        source.c.previous_ingest_key.in_(chunk),
+                        source.c.previous_ingest_key_expires_at > now,
+                    ),
+                )
+            )
+            async with self._db.read() as conn:
+                rows = (await conn.execute(query)).all()
+            for row in rows:
+                grace = row.previous_ingest_key_expires_at
+                keys_open = [row.ingest_key]
+                if grace is not None and grace > now:
+                    keys_open.append(row.previous_ingest_key)
+                for key in keys_open:
+                    if key in found:
+                        found[key] = SourceInfo(row.id, row.settings or {}, key)
+        expires = time.monotonic() + CACHE_SECONDS
+        for key, info in found.items():
+            self._cache[f"k:{key}"] = (expires, info)
+        return found
 
     async def _cached(self, cache_key: str, load: Any, arg: str) -> SourceInfo | None:
         now = time.monotonic()
