@@ -12,6 +12,7 @@ from svix.api import (
     ApplicationTokenExpireIn,
     AppPortalAccessIn,
     EndpointIn,
+    EndpointSecretRotateIn,
     EventTypeIn,
     MessageIn,
     Svix,
@@ -67,6 +68,40 @@ def test_portal_token_is_scoped_to_its_app(server: ServerProcess, svix: Svix, ap
         assert denied.value.status_code == 403
     assert svix.endpoint.list(other.id).data == []
     assert svix.application.get(app.id).name == app.name
+
+
+def test_a_read_only_portal_link_reads_and_changes_nothing(
+    server: ServerProcess, svix: Svix, app: ApplicationOut
+) -> None:
+    endpoint = svix.endpoint.create(app.id, EndpointIn(url=HOOK))
+    svix.message.create(app.id, MessageIn(event_type="ro.test", payload={"n": 1}))
+    access = svix.authentication.app_portal_access(app.id, AppPortalAccessIn(read_only=True))
+    reader = Svix(access.token, SvixOptions(server_url=server.url))
+    assert reader.endpoint.get(app.id, endpoint.id).url == HOOK
+    assert len(reader.message.list(app.id).data) == 1
+    forbidden = [
+        lambda: reader.endpoint.create(app.id, EndpointIn(url=HOOK + "/2")),
+        lambda: reader.endpoint.delete(app.id, endpoint.id),
+        lambda: reader.message.create(app.id, MessageIn(event_type="ro.test", payload={})),  # the fast path
+        lambda: reader.endpoint.rotate_secret(app.id, endpoint.id, EndpointSecretRotateIn()),
+    ]
+    for call in forbidden:
+        with pytest.raises(HttpError) as denied:
+            call()
+        assert denied.value.status_code == 403
+        assert "read-only" in str(denied.value.to_dict())
+    assert len(svix.endpoint.list(app.id).data) == 1
+    headers = {"Authorization": f"Bearer {access.token}"}
+    session = httpx.get(f"{server.url}/ui/session", headers=headers).json()
+    assert session == {"scope": "app", "appId": app.id, "readOnly": True}
+    precheck = httpx.post(
+        f"{server.url}/api/v1/app/{app.id}/msg/precheck/active",
+        json={"eventType": "ro.test"},
+        headers=headers,
+    )
+    assert precheck.status_code == 200, precheck.text
+    assert httpx.post(f"{server.url}/api/v1/auth/logout", headers=headers).status_code == 204
+    assert httpx.get(f"{server.url}/api/v1/app/{app.id}", headers=headers).status_code == 401
 
 
 def test_expire_all_revokes_portal_tokens(server: ServerProcess, svix: Svix, app: ApplicationOut) -> None:

@@ -14,10 +14,23 @@ def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-async def get_principal(
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_reading_principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
+    """The caller, for routes that change nothing whatever their method (precheck, logout)."""
     return await get_runtime(request).tokens.authenticate(authorization)
+
+
+async def get_principal(
+    principal: Annotated[Principal, Depends(get_reading_principal)], request: Request
+) -> Principal:
+    """The caller; a read-only (portal) token may only read."""
+    if request.method not in SAFE_METHODS:
+        principal.require_write()
+    return principal
 
 
 async def get_org_principal(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -27,4 +40,5 @@ async def get_org_principal(principal: Annotated[Principal, Depends(get_principa
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ReadingPrincipalDep = Annotated[Principal, Depends(get_reading_principal)]
 OrgPrincipalDep = Annotated[Principal, Depends(get_org_principal)]

@@ -31,6 +31,7 @@ class Principal:
     token_id: str
     token_hash: str
     app_id: str | None  # None: org-wide
+    read_only: bool = False
 
     @property
     def is_org(self) -> bool:
@@ -39,6 +40,10 @@ class Principal:
     def require_org(self) -> None:
         if not self.is_org:
             raise Forbidden("This token is scoped to one application and cannot do this.")
+
+    def require_write(self) -> None:
+        if self.read_only:
+            raise Forbidden("This access link is read-only.")
 
     def require_app(self, app_id: str) -> None:
         if self.app_id is not None and self.app_id != app_id:
@@ -59,6 +64,7 @@ async def create_token(
     app_id: str | None = None,
     description: str | None = None,
     expires_at: datetime | None = None,
+    read_only: bool = False,
 ) -> str:
     token = generate_token()
     async with db.write() as conn:
@@ -70,6 +76,7 @@ async def create_token(
                 description=description,
                 created_at=utcnow(),
                 expires_at=expires_at,
+                read_only=read_only,
             )
         )
     return token
@@ -142,7 +149,11 @@ class TokenVerifier:
             row = (
                 await conn.execute(
                     sa.select(
-                        api_token.c.id, api_token.c.token_hash, api_token.c.app_id, api_token.c.expires_at
+                        api_token.c.id,
+                        api_token.c.token_hash,
+                        api_token.c.app_id,
+                        api_token.c.expires_at,
+                        api_token.c.read_only,
                     ).where(api_token.c.token_hash == digest)
                 )
             ).first()
@@ -150,4 +161,6 @@ class TokenVerifier:
             return None
         if row.expires_at is not None and row.expires_at <= utcnow():
             return None
-        return Principal(token_id=row.id, token_hash=row.token_hash, app_id=row.app_id)
+        return Principal(
+            token_id=row.id, token_hash=row.token_hash, app_id=row.app_id, read_only=bool(row.read_only)
+        )

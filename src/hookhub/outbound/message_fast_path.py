@@ -68,6 +68,7 @@ class MessageFastPath:
         if raw is None:
             raise self._too_large()
         principal = await self.runtime.tokens.authenticate(authorization)
+        principal.require_write()
         body = parse_json(raw, MessageIn)
         with_content = True
         if scope["query_string"]:

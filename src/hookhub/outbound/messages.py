@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
-from hookhub.api.deps import PrincipalDep, RuntimeDep
+from hookhub.api.deps import PrincipalDep, ReadingPrincipalDep, RuntimeDep
 from hookhub.api.pagination import Ordering, Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.errors import NotFound
@@ -106,7 +106,9 @@ async def list_messages(
 
 
 @router.post("/precheck/active", summary="Would a message like this reach any endpoint?")
-async def precheck(request: Request, runtime: RuntimeDep, principal: PrincipalDep, app_id: str) -> Response:
+async def precheck(
+    request: Request, runtime: RuntimeDep, principal: ReadingPrincipalDep, app_id: str
+) -> Response:
     body = await parse_body(request, MessagePrecheckIn)
     async with runtime.db.read() as conn:
         found_id, endpoints = await _app_and_endpoints(conn, app_id)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from hookhub.api.deps import OrgPrincipalDep, PrincipalDep, RuntimeDep
+from hookhub.api.deps import OrgPrincipalDep, ReadingPrincipalDep, RuntimeDep
 from hookhub.api.models import ApiModel
 from hookhub.auth.tokens import create_token
 from hookhub.errors import Forbidden, NotFound
@@ -54,7 +54,13 @@ async def app_portal_access(
                 values["uid"] = app_id
             found = (await create_app(conn, values)).id
     expires_at = utcnow() + timedelta(seconds=body.expiry or DEFAULT_EXPIRY_SECONDS)
-    token = await create_token(runtime.db, app_id=found, description="app portal", expires_at=expires_at)
+    token = await create_token(
+        runtime.db,
+        app_id=found,
+        description="app portal (read-only)" if body.read_only else "app portal",
+        expires_at=expires_at,
+        read_only=bool(body.read_only),
+    )
     return json_response({"url": f"{runtime.settings.base_url}/portal#token={token}", "token": token})
 
 
@@ -75,7 +81,7 @@ async def expire_all(
 
 
 @router.post("/logout", status_code=204, summary="Revoke the calling app-scoped token")
-async def logout(runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+async def logout(runtime: RuntimeDep, principal: ReadingPrincipalDep) -> Response:
     if principal.is_org:
         raise Forbidden("Only app-scoped (portal) tokens can log out.")
     async with runtime.db.write() as conn:

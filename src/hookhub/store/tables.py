@@ -23,6 +23,8 @@ api_token = sa.Table(
     sa.Column("description", sa.Text),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime),
+    # A read-only portal link: reads everything its application has, changes nothing.
+    sa.Column("read_only", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 application = sa.Table(

@@ -102,7 +102,8 @@ class WebApp:
             )
         scope = "org" if principal.is_org else "app"
         return JSONResponse(
-            {"scope": scope, "appId": principal.app_id}, headers={"cache-control": "no-store"}
+            {"scope": scope, "appId": principal.app_id, "readOnly": principal.read_only},
+            headers={"cache-control": "no-store"},
         )
 
 
