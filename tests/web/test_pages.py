@@ -58,7 +58,7 @@ def test_every_static_file_is_served(server: ServerProcess) -> None:
 
 
 def test_session_tells_what_a_token_reaches(server: ServerProcess, api: httpx.Client) -> None:
-    assert api.get("/ui/session").json() == {"scope": "org", "appId": None}
+    assert api.get("/ui/session").json() == {"scope": "org", "appId": None, "readOnly": False}
     assert httpx.get(f"{server.url}/ui/session").status_code == 401
     bad = httpx.get(f"{server.url}/ui/session", headers={"Authorization": "Bearer sk_nope"})
     assert bad.status_code == 401
@@ -66,7 +66,7 @@ def test_session_tells_what_a_token_reaches(server: ServerProcess, api: httpx.Cl
     app = api.post("/api/v1/app", json={"name": "session check"}).json()
     access = api.post(f"/api/v1/auth/app-portal-access/{app['id']}", json={}).json()
     scoped = httpx.get(f"{server.url}/ui/session", headers={"Authorization": f"Bearer {access['token']}"})
-    assert scoped.json() == {"scope": "app", "appId": app["id"]}
+    assert scoped.json() == {"scope": "app", "appId": app["id"], "readOnly": False}
 
 
 def test_pages_work_from_the_built_package(
