@@ -16,6 +16,7 @@ from typing import Any
 
 from hookhub.inbound.event_batch import write_events
 from hookhub.store.db import Database
+from hookhub.store.group_commit import gather_while_growing
 
 log = logging.getLogger("hookhub.inbound")
 MAX_BATCH = 512
@@ -69,7 +70,7 @@ class EventWriter:
                 self._wakeup = loop.create_future()
                 await self._wakeup
                 continue
-            await self._gather()
+            await gather_while_growing(lambda: len(self._pending), GATHER_TURNS, MAX_BATCH)
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
                 await self._process(batch)
@@ -82,17 +83,6 @@ class EventWriter:
                         )
                 if not isinstance(exc, Exception):
                     raise
-
-    async def _gather(self) -> None:
-        """Let requests that are already on their way join the batch (bounded, a couple of loop
-        turns): each batch pays a fixed cost (begin, destinations lookup, commit), so under load
-        fewer, larger batches serve more requests per second; when idle this costs nothing."""
-        size = -1
-        for _ in range(GATHER_TURNS):
-            if len(self._pending) == size or len(self._pending) >= MAX_BATCH:
-                return
-            size = len(self._pending)
-            await asyncio.sleep(0)
 
     async def _process(self, batch: _Pending) -> None:
         try:

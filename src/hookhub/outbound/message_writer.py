@@ -30,6 +30,7 @@ from hookhub.errors import Conflict, HookhubError, NotFound, validation_error
 from hookhub.outbound.message_models import MessageIn
 from hookhub.runtime import Runtime
 from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, matching_endpoint_ids
+from hookhub.store.group_commit import gather_while_growing
 from hookhub.store.raw_insert import RawInsert, fetch_rows
 from hookhub.store.tables import application, delivery, message
 from hookhub.store.types import utcnow
@@ -223,7 +224,7 @@ class MessageWriter:
     async def _drain(self) -> None:
         batch: list[_Pending] = []
         try:
-            await self._gather()
+            await gather_while_growing(lambda: len(self._queue), _GATHER_TURNS, MAX_BATCH)
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 await self._commit(batch)
@@ -236,19 +237,6 @@ class MessageWriter:
             raise
         finally:
             self._task = None
-
-    async def _gather(self) -> None:
-        """Let the requests that are already runnable join the batch, while more keep arriving.
-
-        Each batch pays a fixed cost (begin, the applications query, commit); a few loop turns
-        spent here (bounded) make batches larger under load and cost nothing when idle.
-        """
-        size = -1
-        for _ in range(_GATHER_TURNS):
-            if len(self._queue) == size or len(self._queue) >= MAX_BATCH:
-                return
-            size = len(self._queue)
-            await asyncio.sleep(0)
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
