@@ -88,7 +88,8 @@ def filter_messages(
 
 
 def json_list_contains(column: sa.Column, value: str, dialect: str, name: str) -> sa.ColumnElement[bool]:
-    """``value`` is one of the strings in the JSON list ``column`` (of the message table)."""
+    """``value`` is one of the strings in the JSON list ``column`` of the message table (the
+    messages and attempts lists filter by channel and tag with it)."""
     if dialect == "postgresql":
         return column.op("@>")(sa.func.jsonb_build_array(value))
     return sa.text(

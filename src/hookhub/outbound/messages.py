@@ -18,6 +18,7 @@ from hookhub.api.deps import PrincipalDep, ReadingPrincipalDep, RuntimeDep
 from hookhub.api.pagination import Ordering, Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.errors import NotFound
+from hookhub.outbound.attempts import json_list_contains
 from hookhub.outbound.message_models import MessageIn, MessagePrecheckIn, as_utc, render_message
 from hookhub.outbound.message_writer import create_message, writer_for
 from hookhub.outbound.scope import app_ref_clause, find_app_id
@@ -58,15 +59,6 @@ async def create(
     return Response(answer, status_code=202, media_type="application/json")
 
 
-def _json_contains(column: sa.Column, value: str, dialect: str, name: str) -> sa.ColumnElement[bool]:
-    """``value`` is one of the strings in the JSON list ``column``."""
-    if dialect == "postgresql":
-        return column.op("@>")(sa.func.jsonb_build_array(value))
-    return sa.text(
-        f"EXISTS (SELECT 1 FROM json_each(message.{column.name}) WHERE json_each.value = :{name})"
-    ).bindparams(**{name: value})
-
-
 @router.get("", summary="List messages (newest first)")
 async def list_messages(
     runtime: RuntimeDep,
@@ -87,9 +79,9 @@ async def list_messages(
         if types:
             query = query.where(message.c.event_type.in_(types))
         if channel:
-            query = query.where(_json_contains(message.c.channels, channel, dialect, "channel"))
+            query = query.where(json_list_contains(message.c.channels, channel, dialect, "channel"))
         if tag:
-            query = query.where(_json_contains(message.c.tags, tag, dialect, "tag"))
+            query = query.where(json_list_contains(message.c.tags, tag, dialect, "tag"))
         if before:
             query = query.where(message.c.created_at < as_utc(before))
         if after:
