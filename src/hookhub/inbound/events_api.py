@@ -100,10 +100,7 @@ async def list_event_attempts(
     async with runtime.db.read() as conn:
         found = await store.get(conn, source_ref)
         row = await _event(conn, found.id, event_id)
-        query = sa.select(attempt).where(attempt.c.event_id == row.id)
-        result = await paginate(
-            conn, query, attempt.c.id, page, render_attempt, default_order=Ordering.descending
-        )
+        result = await _attempts_page(conn, attempt.c.event_id == row.id, page)
     return json_response(result)
 
 
@@ -116,11 +113,14 @@ async def list_destination_attempts(
     async with runtime.db.read() as conn:
         found = await store.get(conn, source_ref)
         destination = await find_endpoint(conn, "source_id", found.id, endpoint_ref)
-        query = sa.select(attempt).where(attempt.c.endpoint_id == destination.id)
-        result = await paginate(
-            conn, query, attempt.c.id, page, render_attempt, default_order=Ordering.descending
-        )
+        result = await _attempts_page(conn, attempt.c.endpoint_id == destination.id, page)
     return json_response(result)
+
+
+async def _attempts_page(conn: Any, condition: sa.ColumnElement[bool], page: Page) -> dict[str, Any]:
+    """Delivery attempts matching ``condition``, newest first, as a page of the list API."""
+    query = sa.select(attempt).where(condition)
+    return await paginate(conn, query, attempt.c.id, page, render_attempt, default_order=Ordering.descending)
 
 
 @router.post(PREFIX + "/{source_ref}/event/{event_id}/replay", status_code=202)

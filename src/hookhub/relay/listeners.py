@@ -80,6 +80,13 @@ class Listener:
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(QUEUE_SIZE)
         self.overflowed = False
 
+    @classmethod
+    def admitted_to(cls, source: SourceInfo, keys: Iterable[str] | None) -> Listener:
+        """A listener of ``source``, remembering the key and listen secret that let it in."""
+        return cls(
+            source.id, keys=keys, routed=source.routed, ingest_key=source.key, secret=source.listen_secret
+        )
+
     def set_keys(self, keys: Iterable[str] | None) -> None:
         self.keys = frozenset(keys) if keys else None
 

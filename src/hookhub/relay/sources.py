@@ -61,6 +61,31 @@ class SourceLookup:
 
     async def by_keys_fresh(self, keys: list[str]) -> dict[str, SourceInfo | None]:
         """Each key's source read now (one query per 500 keys), the cache refreshed with it."""
+        found = await self._load_keys(keys)
+        expires = time.monotonic() + CACHE_SECONDS
+        if len(self._cache) + len(found) > 10_000:
+            self._cache.clear()
+        for key, info in found.items():
+            self._cache[f"k:{key}"] = (expires, info)
+        return found
+
+    async def _cached(self, cache_key: str, load: Any, arg: str) -> SourceInfo | None:
+        now = time.monotonic()
+        hit = self._cache.get(cache_key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        info = await load(arg)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[cache_key] = (now + CACHE_SECONDS, info)
+        return info
+
+    async def _load_by_key(self, key: str) -> SourceInfo | None:
+        return (await self._load_keys([key]))[key]
+
+    async def _load_keys(self, keys: list[str]) -> dict[str, SourceInfo | None]:
+        """The source each key opens: its current key, or its previous one while the rotation's
+        grace lasts (also when the same row matches by its current key)."""
         found: dict[str, SourceInfo | None] = dict.fromkeys(keys)
         source = tables.source
         now = datetime.now(UTC)
@@ -91,37 +116,7 @@ class SourceLookup:
                 for key in keys_open:
                     if key in found:
                         found[key] = SourceInfo(row.id, row.settings or {}, key)
-        expires = time.monotonic() + CACHE_SECONDS
-        for key, info in found.items():
-            self._cache[f"k:{key}"] = (expires, info)
         return found
-
-    async def _cached(self, cache_key: str, load: Any, arg: str) -> SourceInfo | None:
-        now = time.monotonic()
-        hit = self._cache.get(cache_key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        info = await load(arg)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[cache_key] = (now + CACHE_SECONDS, info)
-        return info
-
-    async def _load_by_key(self, key: str) -> SourceInfo | None:
-        source = tables.source
-        now = datetime.now(UTC)
-        query = sa.select(source.c.id, source.c.settings).where(
-            sa.or_(
-                source.c.ingest_key == key,
-                sa.and_(
-                    source.c.previous_ingest_key == key,
-                    source.c.previous_ingest_key_expires_at > now,
-                ),
-            )
-        )
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).first()
-        return SourceInfo(row.id, row.settings or {}, key) if row else None
 
     async def _load_by_id(self, source_id: str) -> SourceInfo | None:
         source = tables.source

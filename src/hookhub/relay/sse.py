@@ -42,13 +42,7 @@ async def serve_sse(
         await send_error(send, error)
         return
     assert source is not None
-    listener = Listener(
-        source.id,
-        keys=request.keys,
-        routed=source.routed,
-        ingest_key=source.key,
-        secret=source.listen_secret,
-    )
+    listener = Listener.admitted_to(source, request.keys)
     relay.listeners.add(listener)
     try:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})

@@ -46,13 +46,7 @@ async def serve_ws(
         return
     assert source is not None
     await websocket.accept()
-    listener = Listener(
-        source.id,
-        keys=request.keys,
-        routed=source.routed,
-        ingest_key=source.key,
-        secret=source.listen_secret,
-    )
+    listener = Listener.admitted_to(source, request.keys)
     relay.listeners.add(listener)
     lock = asyncio.Lock()
 
