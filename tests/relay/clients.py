@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 TIMEOUT = 10.0
 
@@ -36,6 +37,15 @@ class WsListener:
             answer = await self.frame()
             if "type" in answer:
                 return answer
+
+    async def close_code(self, timeout: float = TIMEOUT) -> int:
+        """The code the server closes the connection with (events before it are skipped)."""
+        try:
+            while True:
+                await self.event(timeout)
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None, "closed without a close frame"
+            return closed.rcvd.code
 
     async def nothing_more(self, wait: float = 0.3) -> None:
         """Assert that no event arrives within ``wait`` seconds (used after a later event proved delivery)."""

@@ -99,6 +99,19 @@ def test_smee_client_forwards_events_to_a_local_server(
         assert got.headers["content-type"] == "application/json"
 
 
+def hookhub_listen(
+    server: ServerProcess, source_ref: str, forward_to: str, processes: list[Process]
+) -> Process:
+    """``hookhub listen`` with the server's token, connected (its "Connected" line seen)."""
+    listen = Process(
+        hookhub_command("listen", source_ref, "--forward-to", forward_to, "--server", server.url),
+        env={**server.env, "HOOKHUB_TOKEN": server.token},
+    )
+    processes.append(listen)
+    listen.wait_for("Connected")
+    return listen
+
+
 def sign_github(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -127,14 +140,7 @@ def test_hookhub_listen_forwards_a_signed_request_that_still_verifies(
         )
 
     with receiver(verify) as local:
-        listen = Process(
-            hookhub_command(
-                "listen", source["id"], "--forward-to", local.url + "/github", "--server", server.url
-            ),
-            env={**server.env, "HOOKHUB_TOKEN": server.token},
-        )
-        processes.append(listen)
-        listen.wait_for("Connected")
+        listen = hookhub_listen(server, source["id"], local.url + "/github", processes)
         # Whitespace and key order a re-serialisation would change: only the exact bytes verify.
         body = b'{ "action":"opened",\n  "zen": "Keep it logically awesome.", "n": 1.50 }'
         response = httpx.post(
@@ -171,12 +177,7 @@ async def test_restart_closes_sse_cleanly_and_hookhub_listen_resumes(
     server = own_server
     source = create_source(server)
     with receiver() as local:
-        listen = Process(
-            hookhub_command("listen", source["id"], "--forward-to", local.url, "--server", server.url),
-            env={**server.env, "HOOKHUB_TOKEN": server.token},
-        )
-        processes.append(listen)
-        listen.wait_for("Connected")
+        listen = hookhub_listen(server, source["id"], local.url, processes)
         async with sse_listener(source["listenSse"]) as sse:
             await post(ingest_url(server, source), json={"n": 1})
             assert json.loads(local.next().body) == {"n": 1}
@@ -199,12 +200,7 @@ def test_hookhub_listen_answers_502_when_the_local_server_is_down(
 ) -> None:
     source = create_source(server, settings={"reply": {"wait": True, "timeoutSeconds": 25}})
     nothing_there = f"http://127.0.0.1:{free_port()}/hook"
-    listen = Process(
-        hookhub_command("listen", source["uid"], "--forward-to", nothing_there, "--server", server.url),
-        env={**server.env, "HOOKHUB_TOKEN": server.token},
-    )
-    processes.append(listen)
-    listen.wait_for("Connected")
+    hookhub_listen(server, source["uid"], nothing_there, processes)
     response = httpx.post(ingest_url(server, source), json={"n": 1}, timeout=30)
     assert response.status_code == 502
     assert "could not reach" in response.text
@@ -213,12 +209,7 @@ def test_hookhub_listen_answers_502_when_the_local_server_is_down(
 def test_hookhub_listen_follows_a_rotated_key(server: ServerProcess, processes: list[Process]) -> None:
     source = create_source(server)
     with receiver() as local:
-        listen = Process(
-            hookhub_command("listen", source["id"], "--forward-to", local.url, "--server", server.url),
-            env={**server.env, "HOOKHUB_TOKEN": server.token},
-        )
-        processes.append(listen)
-        listen.wait_for("Connected")
+        listen = hookhub_listen(server, source["id"], local.url, processes)
         with server.client() as api:
             rotated = api.post(f"/ingest/api/v1/source/{source['id']}/token/rotate", json={}).json()
         listen.wait_for("looking the source up again")
