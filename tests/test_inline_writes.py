@@ -133,3 +133,25 @@ def test_the_wal_is_checkpointed_in_the_background(tmp_path: Path, monkeypatch: 
 
     assert asyncio.run(scenario()) > 200_000
     assert len(_stored(path)) == 40
+
+
+def test_the_wal_starts_over_under_sustained_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commits that never pause would leave a passive checkpoint always behind and the WAL growing
+    without end; past ``RESTART_AFTER_FRAMES`` the thread restarts it."""
+    from hookhub.store import sqlite_inline
+
+    monkeypatch.setattr(sqlite_inline, "CHECKPOINT_EVERY", 8)
+    monkeypatch.setattr(sqlite_inline, "RESTART_AFTER_FRAMES", 100)
+    wal = tmp_path / "inline.db-wal"
+    row = "x" * 20_000  # five or six pages a commit
+
+    async def scenario() -> int:
+        db, _ = await _database(tmp_path)
+        for number in range(600):  # about 3,500 frames, 14 MB of WAL if it never started over
+            await db.run_write(_insert(f"{number:04d}{row}"))
+        size = wal.stat().st_size
+        await db.close()
+        return size
+
+    assert asyncio.run(scenario()) < 6_000_000
+    assert len(_stored(tmp_path / "inline.db")) == 600

@@ -13,11 +13,21 @@ would sleep through, for as long as ``busy_timeout``).
 Checkpoints (copying the WAL back into the database file, with two fsyncs) would stall the loop
 for milliseconds at a time, so this connection never checkpoints at commit; a ``Checkpointer``
 thread does it, in the background, every ``CHECKPOINT_EVERY`` commits.
+
+A passive checkpoint never catches up with a writer that commits all the time, and SQLite only
+starts the WAL over once a checkpoint has copied all of it: under sustained load the WAL grew by
+tens of megabytes a second, and every read of a page grew slower with it (the WAL index is
+searched one 4,096-frame segment at a time). So once the WAL holds ``RESTART_AFTER_FRAMES``, the
+thread follows its passive checkpoint with a RESTART one, which needs the write lock for the
+little copying that is left; this connection stops taking the lock until it is done (the loop
+goes on serving, requests gather into the next batch), and its next transaction writes the WAL
+from the start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -32,6 +42,9 @@ T = TypeVar("T")
 FIRST_RETRY_SECONDS = 0.0005
 LONGEST_RETRY_SECONDS = 0.02
 CHECKPOINT_EVERY = 64  # commits; a busy ingest commits a few hundred times a second
+RESTART_AFTER_FRAMES = 4096  # 16 MiB of WAL at the default page size
+CHECKPOINT_BUSY_TIMEOUT_MS = 200  # a RESTART waits this long for other writers and readers
+RESTART_WAIT_SECONDS = 2.0  # the writer's bound on waiting for a RESTART (it normally takes ms)
 
 
 class InlineSqliteWriter:
@@ -54,6 +67,8 @@ class InlineSqliteWriter:
         conn = self._connection()
         driver = conn.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
+        if self._checkpointer.restarting:
+            await self._checkpointer.restarted(RESTART_WAIT_SECONDS)
         await _begin_immediate(driver, self._busy_timeout)
         try:
             result = fn(conn)
@@ -79,19 +94,38 @@ class InlineSqliteWriter:
 
 
 class Checkpointer:
-    """A thread that runs ``PRAGMA wal_checkpoint(PASSIVE)`` when asked (never blocks writers)."""
+    """A thread that runs ``PRAGMA wal_checkpoint(PASSIVE)`` when asked (never blocks writers),
+    and RESTART when the WAL has grown past ``RESTART_AFTER_FRAMES`` (blocks them briefly)."""
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._wanted = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self.restarting = False  # set by the thread while a RESTART checkpoint is under way
 
     def request(self) -> None:
+        """Ask for a checkpoint (from the event loop's thread)."""
+        self._loop = asyncio.get_running_loop()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="hookhub-sqlite-checkpoint", daemon=True)
             self._thread.start()
         self._wanted.set()
+
+    async def restarted(self, timeout: float) -> None:
+        """Wait until the RESTART under way is over (or ``timeout``)."""
+        if self._waiter is None or self._waiter.done():
+            self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._waiter), timeout)
+        except TimeoutError:
+            log.warning("a WAL restart took longer than %.1f s; writing on", timeout)
+
+    def _wake_writer(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def stop(self) -> None:
         if self._thread is not None:
@@ -102,6 +136,7 @@ class Checkpointer:
 
     def _run(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
         try:
             while True:
                 self._wanted.wait()
@@ -109,11 +144,23 @@ class Checkpointer:
                 if self._stopping:
                     return
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    _busy, wal_frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if wal_frames >= RESTART_AFTER_FRAMES:
+                        self._restart(conn)
                 except sqlite3.Error:  # the next request tries again
                     log.warning("WAL checkpoint failed", exc_info=True)
         finally:
             conn.close()
+
+    def _restart(self, conn: sqlite3.Connection) -> None:
+        self.restarting = True
+        try:
+            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()  # busy after the timeout: next time
+        finally:
+            self.restarting = False
+            if self._loop is not None:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    self._loop.call_soon_threadsafe(self._wake_writer)
 
 
 async def _begin_immediate(driver: sqlite3.Connection, busy_timeout: float) -> None:
