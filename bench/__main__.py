@@ -70,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     profiles: list[str] = []
     baseline, baseline_url = procs.uvicorn_app("baseline", "bench.apps:baseline", workdir)
     receiver, receiver_url = procs.uvicorn_app("receiver", "bench.apps:receiver", workdir)
+    bare_hookhub_http, bare_hookhub_http_url = procs.uvicorn_app(
+        "baseline-hookhub-http", "bench.apps:baseline", workdir, http=procs.HOOKHUB_HTTP
+    )
     try:
-        peers = Peers(baseline, baseline_url, receiver_url)
+        peers = Peers(baseline, baseline_url, receiver_url, bare_hookhub_http, bare_hookhub_http_url)
         for backend in backends:
             log.info("== %s", TITLES[backend])
             try:
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             results[backend] = [asdict(row) for row in rows]
             tables.append(table(TITLES[backend], rows))
     finally:
+        bare_hookhub_http.stop()
         receiver.stop()
         baseline.stop()
     print()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--workers", "1", "--no-access-log")
+UVICORN_FLAGS = ("--loop", "uvloop", "--workers", "1", "--no-access-log")
+HOOKHUB_HTTP = "hookhub.http.protocol:CoalescingHttpToolsProtocol"  # what ``hookhub serve`` runs
 
 
 def free_port() -> int:
@@ -99,11 +100,12 @@ class Process:
             self.popen.wait(5)
 
 
-def uvicorn_app(name: str, target: str, workdir: Path) -> tuple[Process, str]:
-    """A bare ASGI app from ``bench.apps`` under uvicorn with the same flags hookhub uses."""
+def uvicorn_app(name: str, target: str, workdir: Path, http: str = "httptools") -> tuple[Process, str]:
+    """A bare ASGI app from ``bench.apps`` under stock uvicorn (uvloop, httptools, one process),
+    or with another ``--http`` protocol class."""
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
-    argv += [*UVICORN_FLAGS, "--log-level", "warning"]
+    argv += [*UVICORN_FLAGS, "--http", http, "--log-level", "warning"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     url = f"http://127.0.0.1:{port}"
     proc = Process(name, argv, workdir, env).start()

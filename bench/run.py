@@ -64,6 +64,9 @@ class Peers:
     baseline: procs.Process
     baseline_url: str
     receiver_url: str
+    # the baseline's app under hookhub's HTTP protocol: how much of a ratio is the protocol's
+    bare_hookhub_http: procs.Process
+    bare_hookhub_http_url: str
 
 
 class BackendRun:
@@ -170,6 +173,7 @@ class BackendRun:
             hub = procs.Hookhub(database_url, self.workdir, self.source_dir)
             self._guard("baseline POST requests/s (wrk)", self.baseline_load)
             self._guard("baseline round trip p50 / p99 (1 client)", self.baseline_round_trip)
+            self._guard("baseline's app under hookhub's HTTP protocol", self.bare_hookhub_http_load)
             self._under_load(hub)
         if self.deadline is not None and time.monotonic() > self.deadline:
             self.rows.append(
@@ -232,6 +236,18 @@ class BackendRun:
         return [
             Row("baseline POST requests/s (wrk)", rate(base.rps), rate(base.rps), "100%"),
             Row("baseline p50 / p99 under that load", ms_pair(base.p50_ms, base.p99_ms)),
+        ]
+
+    def bare_hookhub_http_load(self) -> list[Row]:
+        """The baseline's app under the protocol ``hookhub serve`` runs (one write per answer),
+        alternating with the baseline: the part of hookhub's ratios that is the protocol's."""
+        lua = wrk.script("POST", setup.INGEST_BODY, JSON)
+        url = self.peers.bare_hookhub_http_url + "/"
+        base, mine = self._versus_baseline(url, lua, "bare-hookhub-http", self.peers.bare_hookhub_http)
+        label = "baseline's app under hookhub's HTTP protocol, requests/s"
+        return [
+            Row(label, rate(mine.rps), rate(base.rps), share(mine.rps, base.rps)),
+            self._cpu_row("baseline's app under hookhub's HTTP protocol, CPU per request", mine, base),
         ]
 
     def baseline_round_trip(self) -> list[Row]:

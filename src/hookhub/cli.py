@@ -59,6 +59,7 @@ def serve(
     import uvicorn
 
     from hookhub.app import create_app
+    from hookhub.http.protocol import CoalescingHttpToolsProtocol
 
     settings = _settings(host=host, port=port, run_worker=worker)
     token = asyncio.run(_bootstrap(settings))
@@ -71,7 +72,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,
         log_level=settings.log_level,
         access_log=access_log,
         timeout_graceful_shutdown=20,
