@@ -112,3 +112,57 @@ def test_0003_hashes_basic_auth_passwords_written_in_plain_text(make_database: C
     bad = "Basic " + base64.b64encode(b"losant:wrong").decode()
     assert auth.failure({"authorization": good}) is None
     assert auth.failure({"authorization": bad}) is not None
+
+
+def test_absent_json_values_are_sql_null(make_database: Callable[[], str]) -> None:
+    """0005 turns the JSON text ``null`` older versions wrote into SQL NULL, and ``None`` is
+    written as SQL NULL from then on: ``IS NULL`` finds both rows."""
+    from alembic import command
+
+    from hookhub.store.migrate import alembic_config
+    from hookhub.store.tables import application, message
+
+    async def run(database_url: str) -> tuple[list[str], list[str]]:
+        db = Database(database_url)
+        try:
+            now = datetime.now(UTC)
+            async with db.engine.connect() as conn:
+                await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0004"))
+                await conn.execute(
+                    application.insert().values(
+                        id="app_nulls", name="nulls", metadata={}, created_at=now, updated_at=now
+                    )
+                )
+                json_null = "'null'::jsonb" if conn.dialect.name == "postgresql" else "'null'"
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO message (id, app_id, event_type, channels, tags, created_at) "
+                        f"VALUES ('msg_old', 'app_nulls', 'a.b', {json_null}, {json_null}, :now)"
+                    ),
+                    {"now": now.replace(tzinfo=None)},
+                )
+                await conn.commit()
+            await db.migrate()
+            async with db.write() as conn:
+                await conn.execute(
+                    message.insert().values(
+                        id="msg_new",
+                        app_id="app_nulls",
+                        event_type="a.b",
+                        channels=None,
+                        tags=None,
+                        created_at=now,
+                    )
+                )
+            async with db.read() as conn:
+                no_channels = await conn.scalars(
+                    sa.select(message.c.id).where(message.c.channels.is_(None)).order_by(message.c.id)
+                )
+                no_tags = await conn.scalars(
+                    sa.select(message.c.id).where(message.c.tags.is_(None)).order_by(message.c.id)
+                )
+                return list(no_channels), list(no_tags)
+        finally:
+            await db.close()
+
+    assert asyncio.run(run(make_database())) == (["msg_new", "msg_old"], ["msg_new", "msg_old"])

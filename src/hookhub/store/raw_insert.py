@@ -2,9 +2,8 @@
 
 SQLAlchemy's per-row parameter processing costs more than the database's own work on a batch
 insert. Values are converted as the column types would store them (``UtcDateTime`` as naive UTC,
-``Json`` as JSON text), so reads through SQLAlchemy see the same data either way; ``None`` in a
-JSON column becomes SQL NULL (SQLAlchemy writes the JSON text ``null``; both read back as
-``None`` and no query tells them apart). SQLite: ``executemany`` on the DB-API cursor, inside
+``Json`` as JSON text, ``None`` as SQL NULL), so reads through SQLAlchemy see the same data
+either way. SQLite: ``executemany`` on the DB-API cursor, inside
 ``Database.run_write``. PostgreSQL: asyncpg's ``executemany``, awaited from inside
 ``AsyncConnection.run_sync``.
 """

@@ -30,7 +30,9 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-Json = sa.JSON().with_variant(JSONB(), "postgresql")
+# ``None`` is stored as SQL NULL (SQLAlchemy's default is the JSON text ``null``), the same as the
+# raw batch inserts write it, so ``IS NULL`` finds every absent value.
+Json = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:
