@@ -7,7 +7,7 @@ import base64
 import http.server
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.inbound.conftest import Sources
+from tests.support.server import ServerProcess
 
 
 def _key() -> rsa.RSAPrivateKey:
@@ -101,6 +102,7 @@ class PKI:
                 _leaf(self.leaf_key, stranger, stranger_key, "echo-api.amazon.com")
             ),
         }
+        self.fetched: list[str] = []  # paths the certificate server was asked for
 
     def sign(self, body: bytes) -> str:
         return base64.b64encode(self.leaf_key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
@@ -115,6 +117,7 @@ def pki() -> PKI:
 def cert_server(pki: PKI) -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            pki.fetched.append(self.path)
             body = pki.files.get(self.path)
             self.send_response(200 if body else 404)
             self.end_headers()
@@ -186,3 +189,29 @@ def test_alexa_default_url_rule_is_amazons() -> None:
     assert not cert_url_allowed("https://notamazon.com/echo.api/echo-api-cert.pem", {})
     assert not cert_url_allowed("https://s3.amazonaws.com/EcHo.aPi/echo-api-cert.pem", {})
     assert not cert_url_allowed("https://s3.amazonaws.com:563/echo.api/echo-api-cert.pem", {})
+
+
+def test_the_chain_is_not_fetched_from_a_private_address_unless_allowed(
+    make_server: Callable[..., ServerProcess], pki: PKI, cert_server: str
+) -> None:
+    """The URL comes from the request: its fetch is refused by the SSRF guard like a delivery."""
+    guarded = make_server({"HOOKHUB_ALLOW_PRIVATE_NETWORKS": ""})
+    api = httpx.Client(base_url=guarded.url, headers={"Authorization": f"Bearer {guarded.token}"})
+    trust = pki.root.public_bytes(serialization.Encoding.PEM).decode()
+    config = {"trustAnchors": trust, "certUrlPrefix": f"{cert_server}/echo.api/"}
+    source = Sources(api).create(type="alexa", config=config)
+    body = _envelope(datetime.now(UTC))
+    fetched_before = len(pki.fetched)
+    response = httpx.post(
+        source["ingestUrl"],
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "SignatureCertChainUrl": f"{cert_server}/echo.api/good.pem",
+            "Signature-256": pki.sign(body),
+        },
+    )
+    assert response.status_code == 401, response.text
+    assert "alexa-cert-chain" in response.json()["detail"]
+    assert len(pki.fetched) == fetched_before
+    assert Sources(api).events(source["id"]) == []

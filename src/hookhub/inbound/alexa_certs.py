@@ -1,21 +1,33 @@
-"""Fetches Alexa signing certificate chains (the I/O half of ``verifiers/alexa.py``), cached by URL."""
+"""Fetches Alexa signing certificate chains (the I/O half of ``verifiers/alexa.py``), cached by URL.
+
+The URL comes from the request, within the source's URL rule (Amazon's, or an operator prefix),
+so the fetch goes through the same SSRF guard as webhook deliveries: addresses in private,
+loopback and link-local networks are refused unless ``HOOKHUB_ALLOW_PRIVATE_NETWORKS`` allows them.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
+from hookhub.delivery.ssrf import DestinationRefused, GuardedResolver, Network, check_literal_host
 from hookhub.inbound.compiled import CompiledSource
 from hookhub.inbound.verifiers import alexa
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict
 
+log = logging.getLogger("hookhub.inbound")
 CACHE_SECONDS = 3600.0
+FETCH_TIMEOUT_SECONDS = 5.0
 MAX_CHAIN_BYTES = 64 * 1024
 
 
 class AlexaChains:
-    def __init__(self) -> None:
+    def __init__(self, allowed_networks: Sequence[Network] = ()) -> None:
+        self._allowed = tuple(allowed_networks)
         self._cache: dict[str, tuple[float, bytes]] = {}
 
     async def verify(self, source: CompiledSource, request: InboundRequest) -> Verdict:
@@ -29,14 +41,28 @@ class AlexaChains:
         hit = self._cache.get(url)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        try:
-            async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
-                response = await client.get(url)
-        except httpx.HTTPError:
+        refused = check_literal_host(urlsplit(url).hostname or "", self._allowed)
+        if refused:
+            log.warning("alexa: not fetching the certificate chain at %s: %s", url, refused)
             return None
-        if response.status_code != 200 or len(response.content) > MAX_CHAIN_BYTES:
+        connector = aiohttp.TCPConnector(resolver=GuardedResolver(self._allowed))
+        timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_SECONDS)
+        try:
+            async with (
+                aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+                session.get(url, allow_redirects=False) as response,
+            ):
+                body = await response.content.read(MAX_CHAIN_BYTES + 1)
+                status = response.status
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, DestinationRefused):
+                log.warning("alexa: not fetching the certificate chain at %s: %s", url, exc.os_error)
+            return None
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+        if status != 200 or len(body) > MAX_CHAIN_BYTES:
             return None
         if len(self._cache) > 100:
             self._cache.clear()
-        self._cache[url] = (time.monotonic() + CACHE_SECONDS, response.content)
-        return response.content
+        self._cache[url] = (time.monotonic() + CACHE_SECONDS, body)
+        return body

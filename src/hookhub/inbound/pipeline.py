@@ -49,7 +49,7 @@ class Pipeline:
         self.writer = EventWriter(
             runtime.db, runtime.deliveries_enqueued, first_delay=runtime.settings.retry_delays[0]
         )
-        self.alexa = AlexaChains()
+        self.alexa = AlexaChains(runtime.settings.private_networks_allowed)
 
     async def start(self) -> None:
         await self.writer.start()
