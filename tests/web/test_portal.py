@@ -12,6 +12,7 @@ from svix.api import (
     ApplicationIn,
     ApplicationTokenExpireIn,
     AppPortalAccessIn,
+    EndpointHeadersIn,
     EndpointIn,
     MessageIn,
     Svix,
@@ -19,6 +20,7 @@ from svix.api import (
 )
 
 from tests.support.server import ServerProcess
+from tests.support.waiting import wait_for
 from tests.web.conftest import screenshot
 from tests.web.receiver import Receiver, receiver
 
@@ -34,8 +36,8 @@ def hook() -> Iterator[Receiver]:
         yield record
 
 
-def portal_url(svix: Svix, app_id: str) -> str:
-    return svix.authentication.app_portal_access(app_id, AppPortalAccessIn()).url
+def portal_url(svix: Svix, app_id: str, read_only: bool = False) -> str:
+    return svix.authentication.app_portal_access(app_id, AppPortalAccessIn(read_only=read_only)).url
 
 
 def test_portal_manages_its_endpoints_and_resends(page: Page, svix: Svix, hook: Receiver) -> None:
@@ -154,3 +156,71 @@ def test_revoked_portal_link_ends_the_session(page: Page, svix: Svix, server: Se
     svix.authentication.expire_all(app.id, ApplicationTokenExpireIn(expiry=0))
     page.click("#nav a[data-section=messages]")
     expect(page.locator("#portal-problem")).to_contain_text("Session ended")
+
+
+# Every control of the portal that writes, by the screen it is on.
+ENDPOINTS_WRITE_CONTROLS = ["#endpoint-create"]
+ENDPOINT_WRITE_CONTROLS = [
+    "#endpoint-edit",
+    "#toggle-endpoint",
+    "button:text-is('Delete')",
+    "#rotate-secret",
+    "#headers-form",
+    "#recover-form",
+    ".resend",
+]
+MESSAGE_WRITE_CONTROLS = [".resend-endpoint", ".resend"]
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
+def test_read_only_portal_link_shows_no_write_controls(
+    page: Page, svix: Svix, hook: Receiver, read_only: bool
+) -> None:
+    app = svix.application.create(ApplicationIn(name=f"Portal reader {uuid.uuid4().hex[:6]}"))
+    endpoint = svix.endpoint.create(app.id, EndpointIn(url=hook.url, description="their receiver"))
+    svix.endpoint.set_headers(app.id, endpoint.id, EndpointHeadersIn(headers={"X-Tenant": "acme"}))
+    msg = svix.message.create(app.id, MessageIn(event_type="invoice.paid", payload={"invoice": 7}))
+    # The attempt is recorded before the page lists it (it loads attempts once).
+    wait_for(lambda: svix.message_attempt.list_by_msg(app.id, msg.id).data, what="the first attempt")
+    controls = 0 if read_only else 1
+
+    page.goto(portal_url(svix, app.id, read_only=read_only))
+    expect(page.locator("#who")).to_have_text(app.name)
+    expect(page.locator(".endpoint-link")).to_have_text([hook.url])
+    expect(page.locator("#read-only-notice")).to_have_count(1 if read_only else 0)
+    for selector in ENDPOINTS_WRITE_CONTROLS:
+        expect(page.locator(selector), selector).to_have_count(controls)
+    if read_only:
+        expect(page.locator("#read-only-notice")).to_have_text("Read-only access")
+        expect(page.locator("#read-only-notice")).to_be_visible()
+        expect(page.get_by_text("Add an endpoint")).to_have_count(0)
+        screenshot(page, "portal-read-only")
+
+    # The endpoint's details, attempts, headers and secret are all there to read.
+    page.click(".endpoint-link")
+    expect(page.locator(".endpoint-url")).to_contain_text(hook.url)
+    expect(page.locator(".props")).to_contain_text("their receiver")
+    expect(page.locator(".attempt-row")).to_have_count(1)
+    for selector in ENDPOINT_WRITE_CONTROLS:
+        expect(page.locator(selector), selector).to_have_count(controls)
+    page.click("#reveal-secret")
+    expect(page.locator("#endpoint-secret")).to_have_text(svix.endpoint.get_secret(app.id, endpoint.id).key)
+    if read_only:
+        expect(page.locator("#endpoint-headers")).to_contain_text('"X-Tenant": "acme"')
+        expect(page.locator("main form")).to_have_count(0)
+        expect(page.locator("main button")).to_have_text(["Refresh", "Reveal"])
+
+    # Messages and their attempts too.
+    page.click("#nav a[data-section=messages]")
+    page.click(f"a.message-link:has-text('{msg.id}')")
+    expect(page.locator("#message-payload")).to_contain_text('"invoice": 7')
+    expect(page.locator(".attempt-row")).to_have_count(1)
+    expect(page.get_by_role("link", name=hook.url)).to_have_count(2)  # destinations and attempts
+    for selector in MESSAGE_WRITE_CONTROLS:
+        expect(page.locator(selector), selector).to_have_count(controls)
+    if read_only:
+        expect(page.locator("main button")).to_have_text(["Refresh"])
+    expect(page.locator("#read-only-notice")).to_have_count(1 if read_only else 0)
+    # Nothing was changed along the way.
+    assert svix.endpoint.get(app.id, endpoint.id).disabled is False
+    assert len(svix.message_attempt.list_by_msg(app.id, msg.id).data) == 1

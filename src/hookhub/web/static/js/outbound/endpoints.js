@@ -1,5 +1,6 @@
 // Endpoints of one application: list, add, edit, disable, secret, attempts, chart, recover.
-// Shared by the dashboard and the consumer portal; `ctx` is {api, appId, href(path)}.
+// Shared by the dashboard and the consumer portal; `ctx` is {api, appId, href(path), readOnly}.
+// A read-only ctx (a read-only portal link) gets no control that would write: the API refuses them.
 
 import { enc } from "../lib/api.js";
 import { successChart } from "../lib/chart.js";
@@ -112,8 +113,8 @@ export async function endpointList(ctx, target) {
 
 export async function endpointsView(ctx, target) {
   const listBox = h("div", {}, h("p", { class: "muted" }, "Loading…"));
-  const create = endpointForm(ctx, null, (ep) => go(ctx.href(`/endpoints/${ep.id}`).slice(1)));
-  mount(target, section("Endpoints", listBox), section("Add an endpoint", create));
+  const create = ctx.readOnly ? null : endpointForm(ctx, null, (ep) => go(ctx.href(`/endpoints/${ep.id}`).slice(1)));
+  mount(target, section("Endpoints", listBox), create && section("Add an endpoint", create));
   try {
     await endpointList(ctx, listBox);
   } catch (err) {
@@ -135,7 +136,7 @@ function secretBox(ctx, ep) {
       "div",
       { class: "actions" },
       button("Reveal", (e) => busy(e.currentTarget, reveal), { id: "reveal-secret" }),
-      button(
+      ctx.readOnly ? null : button(
         "Rotate secret",
         (e) =>
           busy(e.currentTarget, async () => {
@@ -152,6 +153,11 @@ function secretBox(ctx, ep) {
 
 function headersBox(ctx, ep) {
   const path = `${base(ctx)}/endpoint/${enc(ep.id)}/headers`;
+  if (ctx.readOnly) {
+    const shown = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+    ctx.api.get(path).then((r) => mount(shown, code(r.headers || {}, { id: "endpoint-headers" }))).catch((err) => mount(shown, errorBox(err)));
+    return section("Custom headers", shown);
+  }
   const area = textarea("headers", { rows: 4, placeholder: '{"X-Custom": "value"}' });
   ctx.api.get(path).then((r) => (area.value = JSON.stringify(r.headers || {}, null, 2))).catch(() => {});
   return section(
@@ -198,11 +204,13 @@ export function attemptsTable(ctx, attempts, { showEndpoint = false, showMessage
         render: (a) =>
           h("details", { class: "response" }, h("summary", {}, "response"), code(a.response || "")),
       },
-      {
-        title: "",
-        render: (a) =>
-          button("Resend", (e) => busy(e.currentTarget, () => resend(ctx, a.msgId, a.endpointId)), { class: "btn btn-small resend" }),
-      },
+      ctx.readOnly
+        ? null
+        : {
+            title: "",
+            render: (a) =>
+              button("Resend", (e) => busy(e.currentTarget, () => resend(ctx, a.msgId, a.endpointId)), { class: "btn btn-small resend" }),
+          },
     ].filter(Boolean),
     attempts,
     { empty: "No delivery attempts yet.", rowAttrs: (a) => ({ class: "attempt-row", dataset: { attempt: a.id } }) },
@@ -220,7 +228,7 @@ export async function endpointDetail(ctx, target, endpointId) {
   const attemptsBox = h("div", {}, h("p", { class: "muted" }, "Loading attempts…"));
   const chartBox = h("div", { class: "chart-wide" });
   const stats = h("div", { class: "stats" });
-  const edit = h("details", { class: "card" }, h("summary", {}, "Edit endpoint"), endpointForm(ctx, ep, () => endpointDetail(ctx, target, ep.id)));
+  const edit = ctx.readOnly ? null : h("details", { class: "card" }, h("summary", {}, "Edit endpoint"), endpointForm(ctx, ep, () => endpointDetail(ctx, target, ep.id)));
   const toggle = button(ep.disabled ? "Enable" : "Disable", (e) =>
     busy(e.currentTarget, async () => {
       await ctx.api.patch(path, { disabled: !ep.disabled });
@@ -261,13 +269,13 @@ export async function endpointDetail(ctx, target, endpointId) {
         h("dt", {}, "Description"), h("dd", {}, ep.description || "—"),
         h("dt", {}, "Event types"), h("dd", {}, (filterTypes(ep) || ["all"]).join(", ")),
         h("dt", {}, "Created"), h("dd", {}, formatTime(ep.createdAt))),
-      h("div", { class: "actions" }, toggle, remove),
+      ctx.readOnly ? null : h("div", { class: "actions" }, toggle, remove),
     ),
     edit,
     deliveries,
     secretBox(ctx, ep),
     headersBox(ctx, ep),
-    ctx.noAttempts ? null : recoverBox(ctx, ep),
+    ctx.noAttempts || ctx.readOnly ? null : recoverBox(ctx, ep),
   );
   if (ctx.noAttempts) return;
   try {

@@ -1,5 +1,5 @@
 // Messages of one application: list, send (dashboard only), detail with attempts and resend.
-// Shared by the dashboard and the consumer portal; `ctx` is {api, appId, href(path), canSend}.
+// Shared by the dashboard and the consumer portal; `ctx` is {api, appId, href(path), canSend, readOnly}.
 
 import { enc } from "../lib/api.js";
 import { busy, button, code, errorBox, field, formatTime, h, mount, section, statusBadge, table, toast } from "../lib/dom.js";
@@ -89,15 +89,17 @@ export async function messageDetail(ctx, target, msgId) {
           { title: "Endpoint", render: (ep) => h("a", { href: ctx.href(`/endpoints/${ep.id}`) }, ep.url) },
           { title: "Status", render: (ep) => statusBadge(ep.status) },
           { title: "Next attempt", render: (ep) => formatTime(ep.nextAttempt) || "—" },
-          {
-            title: "",
-            render: (ep) =>
-              button("Resend", (e) => busy(e.currentTarget, async () => {
-                await resend(ctx, msg.id, ep.id);
-                await load();
-              }), { class: "btn btn-small resend-endpoint" }),
-          },
-        ],
+          ctx.readOnly
+            ? null
+            : {
+                title: "",
+                render: (ep) =>
+                  button("Resend", (e) => busy(e.currentTarget, async () => {
+                    await resend(ctx, msg.id, ep.id);
+                    await load();
+                  }), { class: "btn btn-small resend-endpoint" }),
+              },
+        ].filter(Boolean),
         endpoints.data,
         { empty: "No endpoint was sent this message." },
       ),

@@ -61,12 +61,17 @@ async function start() {
     return;
   }
   api.onUnauthorized = () => showProblem("Session ended", "The access link has expired or was revoked.");
-  document.getElementById("who").textContent = app.name;
+  const who = document.getElementById("who");
+  who.textContent = app.name;
+  if (session.readOnly) {
+    who.before(h("span", { class: "badge badge-wait", id: "read-only-notice", title: "This link can see endpoints and messages but not change them." }, "Read-only access"));
+  }
   document.title = `${app.name} — webhooks`;
   const nav = document.getElementById("nav");
   nav.hidden = false;
 
-  const ctx = { api, appId: app.id, href: (path) => `#${path}`, canSend: false };
+  // A read-only link: the shared screens leave out every control that would write.
+  const ctx = { api, appId: app.id, href: (path) => `#${path}`, canSend: false, readOnly: Boolean(session.readOnly) };
   const view = (render) => async (params) => {
     const target = main();
     mount(target, h("p", { class: "muted" }, "Loading…"));
