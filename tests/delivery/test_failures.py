@@ -3,6 +3,7 @@ connections, 410 Gone, and the operational webhooks they cause."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -185,3 +186,81 @@ def test_failing_then_recovered_operational_webhooks(make_server, make_receiver)
     assert recovered["data"]["lastAttempt"]["id"] == attempts[3].id
     assert recovered["data"]["endpointId"] == ep_id
     assert not ops_events(ops, "message.attempt.exhausted", "msgId", msg.id)
+
+
+def _queued_operational(database_url: str) -> list[tuple[str, int]]:
+    """(event type, tries so far) of the operational webhooks still queued."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from hookhub.store.db import Database
+    from hookhub.store.tables import operational_webhook
+
+    async def read() -> list[tuple[str, int]]:
+        db = Database(database_url)
+        try:
+            async with db.read() as conn:
+                query = sa.select(operational_webhook.c.event_type, operational_webhook.c.attempt_count)
+                return [tuple(row) for row in (await conn.execute(query)).all()]
+        finally:
+            await db.close()
+
+    return asyncio.run(read())
+
+
+def test_operational_webhook_retried_until_the_operator_takes_it(make_server, make_receiver):
+    """The operator's URL fails twice: the webhooks are tried again, each with its own unchanging
+    webhook-id and body, until it takes them."""
+    ops = make_receiver().reply_with(Reply(500), Reply(503))
+    srv = make_server(
+        {
+            "HOOKHUB_RETRY_SCHEDULE": "0,0.2,0.2,0.2",
+            "HOOKHUB_OPERATIONAL_WEBHOOK_URL": ops.url,
+            "HOOKHUB_OPERATIONAL_WEBHOOK_SECRET": OPS_SECRET,
+        }
+    )
+    client = svix_client(srv)
+    app_id, ep_id = app_with_endpoint(client, make_receiver(default=Reply(410)).url)
+    client.message.create(app_id, MessageIn(event_type="t.gone", payload={"x": 9}))
+
+    # 410: the endpoint is disabled and the message exhausted, two webhooks; two tries fail.
+    ops.wait_for(4)
+    wait_for(lambda: _queued_operational(srv.database_url) == [], what="the webhooks leave the queue")
+    tries: dict[str, list[bytes]] = {}
+    for req in ops.requests:
+        standardwebhooks.Webhook(OPS_SECRET).verify(req.body, req.headers)
+        tries.setdefault(req.headers["webhook-id"], []).append(req.body)
+    assert sorted(len(bodies) for bodies in tries.values()) in ([1, 3], [2, 2])
+    assert all(len(set(bodies)) == 1 for bodies in tries.values())
+    kinds = {json.loads(bodies[0])["type"] for bodies in tries.values()}
+    assert kinds == {"endpoint.disabled", "message.attempt.exhausted"}
+    assert ops_events(ops, "endpoint.disabled", "endpointId", ep_id)
+    assert len(ops.requests) == 4
+
+
+def test_operational_webhook_survives_a_killed_worker(make_server, make_receiver, make_database):
+    """Queued while the operator's URL is down, the process killed: the next start sends it."""
+    database_url = make_database()
+    down = f"http://127.0.0.1:{free_port()}/ops"  # nothing listens there
+    env = {
+        "HOOKHUB_RETRY_SCHEDULE": "0,0.3,0.3,0.3,0.3,0.3,0.3,0.3",
+        "HOOKHUB_OPERATIONAL_WEBHOOK_SECRET": OPS_SECRET,
+    }
+    first = make_server({**env, "HOOKHUB_OPERATIONAL_WEBHOOK_URL": down}, database_url=database_url)
+    client = svix_client(first)
+    app_id, ep_id = app_with_endpoint(client, make_receiver(default=Reply(410)).url)
+    client.message.create(app_id, MessageIn(event_type="t.gone", payload={"x": 10}))
+    wait_for(
+        lambda: any(
+            kind == "endpoint.disabled" and tries >= 1 for kind, tries in _queued_operational(database_url)
+        ),
+        what="a failed try of the queued webhook",
+    )
+    first.kill()
+
+    ops = make_receiver()
+    make_server({**env, "HOOKHUB_OPERATIONAL_WEBHOOK_URL": ops.url}, database_url=database_url)
+    (event,) = wait_for(lambda: ops_events(ops, "endpoint.disabled", "endpointId", ep_id))
+    assert event["data"]["appId"] == app_id
+    wait_for(lambda: _queued_operational(database_url) == [], what="the queue emptied")

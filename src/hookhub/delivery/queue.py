@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hookhub import ids
+from hookhub.delivery import operational_outbox
 from hookhub.delivery.jobs import AttemptStatus, Claimed, Job, Result
 from hookhub.delivery.signing import signing_keys
 from hookhub.store.db import Database
@@ -204,8 +205,15 @@ def _cancelled(item: Claimed, reason: str) -> Result:
     return Result(item, None, 0, reason, 0, success=False, attempted=False, cancelled=reason)
 
 
-async def record(db: Database, worker_id: str, results: Iterable[Result], now: datetime) -> None:
-    """Write a batch of results in one transaction: attempts, delivery states, endpoint health."""
+async def record(
+    db: Database,
+    worker_id: str,
+    results: Iterable[Result],
+    now: datetime,
+    operational: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Write a batch of results in one transaction: attempts, delivery states, endpoint health,
+    and the operational webhooks they cause."""
     results = list(results)
     attempts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -286,6 +294,8 @@ async def record(db: Database, worker_id: str, results: Iterable[Result], now: d
                 updates,
             )
         _update_endpoint_health(conn, healthy, failing - healthy, disable, now)
+        if operational:
+            operational_outbox.insert(conn, list(operational))
 
     await db.run_write(write)
 

@@ -55,11 +55,16 @@ class DeliveryWorker:
         self.metrics = metrics or Metrics()
         self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{ids.new_id('dlv')[-6:]}"
         self.sender = Sender(settings.request_timeout_seconds, settings.private_networks_allowed, CONCURRENCY)
-        self.operational = OperationalWebhooks(
-            settings.operational_webhook_url, settings.operational_webhook_secret, self.sender
-        )
         # Longer than any send can take (timeout + throttle wait), so a live worker keeps its rows.
         self.lease_seconds = settings.request_timeout_seconds + throttle.WAIT_WINDOW_SECONDS + 5.0
+        self.operational = OperationalWebhooks(
+            settings.operational_webhook_url,
+            settings.operational_webhook_secret,
+            self.sender,
+            db,
+            settings.retry_delays,
+            lease_seconds=self.lease_seconds,
+        )
         self.shutdown_grace = min(SHUTDOWN_GRACE_SECONDS, settings.request_timeout_seconds)
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._has_room = asyncio.Event()
@@ -77,6 +82,7 @@ class DeliveryWorker:
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="hookhub-delivery-claim")
         self._recorder_task = asyncio.create_task(self._record_loop(), name="hookhub-delivery-record")
+        await self.operational.start()
         log.info("delivery worker %s started", self.worker_id)
 
     async def stop(self) -> None:
@@ -99,7 +105,7 @@ class DeliveryWorker:
         await self._flush()
         with contextlib.suppress(Exception):
             await queue.release(self.db, self.worker_id, unfinished)
-        await self.operational.drain(timeout=2.0)
+        await self.operational.stop(timeout=2.0)
         await self.sender.close()
         log.info("delivery worker %s stopped (%d released)", self.worker_id, len(unfinished))
 
@@ -248,17 +254,21 @@ class DeliveryWorker:
         if not batch:
             return
         now = utcnow()
-        await queue.record(self.db, self.worker_id, batch, now)
+        for result in batch:
+            self._announce(result)
+        announced = self.operational.take_pending()
+        await queue.record(self.db, self.worker_id, batch, now, announced)
+        if announced:
+            self.operational.wake()
         for result in batch:
             if result.retry_in is not None:
                 self._wake_at(result.retry_in)
-            self._after_record(result)
             self.metrics.delivery_done(
                 _outcome(result), result.duration_ms / 1000 if result.attempted else None
             )
 
-    def _after_record(self, result: Result) -> None:
-        """Operational webhooks for what a result changed."""
+    def _announce(self, result: Result) -> None:
+        """Operational webhooks for what a result changes (written with it by ``_flush``)."""
         job = result.job
         if job is None or not self.operational.enabled:
             return
@@ -289,6 +299,7 @@ class DeliveryWorker:
         for ep in await queue.disable_long_failing(self.db, cutoff):
             log.warning("endpoint %s disabled: failing since %s", ep.id, ep.failing_since)
             self.operational.endpoint_disabled(ep)
+        await self.operational.store_pending()
 
 
 def _outcome(result: Result) -> str:

@@ -202,6 +202,21 @@ endpoint_throttle = sa.Table(
     sa.Column("next_slot", sa.Float, nullable=False),
 )
 
+# Operational webhooks (endpoint.disabled, message.attempt.*) waiting to reach the operator's URL:
+# written with the delivery results that caused them, deleted once delivered or given up.
+operational_webhook = sa.Table(
+    "operational_webhook",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # the webhook-id, the same on every try
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),  # the JSON envelope, fixed when it happened
+    sa.Column("attempt_count", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("lease_expires_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+sa.Index("operational_webhook_due", operational_webhook.c.next_attempt_at)
+
 idempotency_key = sa.Table(
     "idempotency_key",
     metadata,
