@@ -62,7 +62,7 @@ async def test_listener_messages_reach_producers_on_the_other_node(nodes: tuple[
     a, b = nodes
     source = await a.create_source(listenersMayPublish=True)
     received: asyncio.Queue[str] = asyncio.Queue()
-    unregister = b.runtime.relay.add_producer(source["id"], received.put)
+    unregister = await b.runtime.relay.add_producer(source["id"], received.put)
     try:
         async with ws_listener(f"{a.ws_url}/listen/{source['key']}") as ws:
             assert await ws.send({"type": "publish", "data": {"action": "pulse"}}) == {"type": "published"}
@@ -99,3 +99,31 @@ async def test_listeners_resume_from_the_log_after_the_redis_subscription_is_los
     missed = await b.ingest(source["id"])
     async with ws_listener(f"{url}?since={seen['id']}") as ws:
         assert (await ws.event())["id"] == missed["id"]
+
+
+async def test_a_node_subscribes_to_a_source_only_while_it_listens_to_it(nodes: tuple[Node, Node]) -> None:
+    """Events travel on a channel per source: a node without listeners of a source gets none."""
+    a, b = nodes
+    source = await a.create_source()
+    channel = f"hookhub:relay:source:{source['id']}"
+    admin = aioredis.from_url(redis_url(REDIS_DB))
+
+    async def subscribers() -> int:
+        return dict(await admin.pubsub_numsub(channel))[channel.encode()]
+
+    try:
+        assert await subscribers() == 0
+        async with ws_listener(f"{a.ws_url}/listen/{source['key']}") as ws:
+            async with ws_listener(f"{a.ws_url}/listen/{source['key']}") as second:
+                assert await subscribers() == 1  # node a, once for both of its listeners
+                sent = await b.ingest(source["id"])
+                assert (await ws.event())["id"] == sent["id"]
+                assert (await second.event())["id"] == sent["id"]
+            assert await subscribers() == 1  # one listener left
+        for _ in range(100):
+            if await subscribers() == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await subscribers() == 0
+    finally:
+        await admin.aclose()

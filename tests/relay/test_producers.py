@@ -13,8 +13,8 @@ async def test_listener_messages_reach_the_producers(node: Node) -> None:
     source = await node.create_source(listenersMayPublish=True)
     received: asyncio.Queue[str] = asyncio.Queue()
     sync_received: list[str] = []
-    unregister = node.runtime.relay.add_producer(source["id"], received.put)
-    unregister_sync = node.runtime.relay.add_producer(source["id"], sync_received.append)
+    unregister = await node.runtime.relay.add_producer(source["id"], received.put)
+    unregister_sync = await node.runtime.relay.add_producer(source["id"], sync_received.append)
     try:
         async with ws_listener(f"{node.ws_url}/listen/{source['key']}") as ws:
             answer = await ws.send({"type": "publish", "data": {"action": "vibrate", "intensity": 40}})
@@ -33,7 +33,7 @@ async def test_listener_messages_reach_the_producers(node: Node) -> None:
 async def test_publishing_is_refused_unless_the_source_allows_it(node: Node) -> None:
     source = await node.create_source()
     received: list[str] = []
-    unregister = node.runtime.relay.add_producer(source["id"], received.append)
+    unregister = await node.runtime.relay.add_producer(source["id"], received.append)
     try:
         async with ws_listener(f"{node.ws_url}/listen/{source['key']}") as ws:
             answer = await ws.send({"type": "publish", "data": {"action": "x"}})

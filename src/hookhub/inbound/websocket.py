@@ -45,7 +45,7 @@ async def serve_producer(app: IngestApp, scope: Scope, receive: Receive, send: S
         if not closed:
             await send({"type": "websocket.send", "text": text})
 
-    unregister = app.runtime.relay.add_producer(source.id, send_text)
+    unregister = await app.runtime.relay.add_producer(source.id, send_text)
     client = scope.get("client")
     query_string = scope["query_string"].decode("latin-1")
     url = app.pipeline.base_url + scope["path"] + ("?" + query_string if query_string else "")

@@ -1,9 +1,11 @@
 """Pub/sub between hookhub nodes, and the first-reply-wins state of waiting requests.
 
 ``LocalBus`` is for one process: nothing to broadcast, reply state in a dict.
-``RedisBus`` carries events, listener-to-producer messages and replies to every node on one Redis
-channel, and keeps reply state in Redis keys so that "first reply wins" holds across nodes.
-A node ignores its own broadcasts: it has already delivered them locally.
+``RedisBus`` carries a source's events and listener-to-producer messages on a channel of that
+source, which a node subscribes to only while it has listeners or producers of the source
+(``follow`` / ``unfollow``), and replies on one channel every node reads; it keeps reply state in
+Redis keys so that "first reply wins" holds across nodes. A node ignores its own broadcasts: it
+has already delivered them locally.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ log = logging.getLogger("hookhub.relay")
 
 # How long a reply id stays known after its request opened or was answered (later replies → 409).
 REPLY_STATE_TTL_SECONDS = 3600
-CHANNEL = "hookhub:relay"
+CHANNEL = "hookhub:relay"  # replies, for every node
+SOURCE_CHANNEL = "hookhub:relay:source:"  # + source id: its events and producer messages
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 
 
 class Claim(Enum):
@@ -41,7 +45,9 @@ class Bus(Protocol):
 
     async def start(self, on_message: OnMessage, on_gap: OnGap) -> None: ...
     async def stop(self) -> None: ...
-    async def broadcast(self, kind: str, payload: dict[str, Any]) -> None: ...
+    async def broadcast(self, kind: str, payload: dict[str, Any], source_id: str | None = None) -> None: ...
+    async def follow(self, source_id: str) -> None: ...
+    def unfollow(self, source_id: str) -> None: ...
     async def open_reply(self, reply_id: str) -> None: ...
     async def claim_reply(self, reply_id: str) -> Claim: ...
     async def healthy(self) -> bool: ...
@@ -59,7 +65,13 @@ class LocalBus:
     async def stop(self) -> None:
         return None
 
-    async def broadcast(self, kind: str, payload: dict[str, Any]) -> None:
+    async def broadcast(self, kind: str, payload: dict[str, Any], source_id: str | None = None) -> None:
+        return None
+
+    async def follow(self, source_id: str) -> None:
+        return None
+
+    def unfollow(self, source_id: str) -> None:
         return None
 
     async def open_reply(self, reply_id: str) -> None:
@@ -111,6 +123,10 @@ class RedisBus:
         self._claim = self._redis.register_script(_CLAIM_SCRIPT)
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._pubsub: Any = None  # the live subscription; None while (re)connecting
+        self._following: dict[str, int] = {}  # source id -> local listeners and producers
+        self._confirmed: dict[str, asyncio.Future[None]] = {}  # source channel -> subscribed
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self, on_message: OnMessage, on_gap: OnGap) -> None:
         self._reader = asyncio.create_task(self._read(on_message, on_gap), name="hookhub-relay-redis")
@@ -118,13 +134,55 @@ class RedisBus:
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
 
     async def stop(self) -> None:
-        if self._reader:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        pending = [task for task in (self._reader, *self._tasks) if task is not None]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         await self._redis.aclose()
 
-    async def broadcast(self, kind: str, payload: dict[str, Any]) -> None:
-        await self._redis.publish(CHANNEL, orjson.dumps({"n": self.node, "k": kind, "p": payload}))
+    async def broadcast(self, kind: str, payload: dict[str, Any], source_id: str | None = None) -> None:
+        channel = CHANNEL if source_id is None else SOURCE_CHANNEL + source_id
+        await self._redis.publish(channel, orjson.dumps({"n": self.node, "k": kind, "p": payload}))
+
+    async def follow(self, source_id: str) -> None:
+        """Receive the source's events from other nodes; returns once the subscription holds, so
+        that nothing committed after this call is missed."""
+        channel = SOURCE_CHANNEL + source_id
+        count = self._following.get(source_id, 0)
+        self._following[source_id] = count + 1
+        try:
+            if count == 0:
+                self._confirmed[channel] = asyncio.get_running_loop().create_future()
+                if self._pubsub is not None:  # else the reader subscribes when it (re)connects
+                    await self._pubsub.subscribe(channel)
+            confirmed = self._confirmed.get(channel)
+            if confirmed is not None and not confirmed.done():
+                await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT_SECONDS)
+        except TimeoutError:  # Redis unreachable: the reconnect will close listeners to resume
+            log.warning("relay: no Redis subscription for source %s yet", source_id)
+        except BaseException:  # cancelled (the client left) or the connection failed
+            self.unfollow(source_id)
+            raise
+
+    def unfollow(self, source_id: str) -> None:
+        count = self._following.get(source_id, 0) - 1
+        if count > 0:
+            self._following[source_id] = count
+            return
+        self._following.pop(source_id, None)
+        channel = SOURCE_CHANNEL + source_id
+        self._confirmed.pop(channel, None)
+        if self._pubsub is not None:
+            task = asyncio.get_running_loop().create_task(self._unsubscribe(self._pubsub, channel))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _unsubscribe(self, pubsub: Any, channel: str) -> None:
+        try:
+            if channel not in self._confirmed:  # nobody followed the source again meanwhile
+                await pubsub.unsubscribe(channel)
+        except Exception:  # the connection went away: so did the subscription
+            log.debug("relay: unsubscribing from %s failed", channel, exc_info=True)
 
     async def open_reply(self, reply_id: str) -> None:
         await self._redis.set(_reply_key(reply_id), "pending", ex=REPLY_STATE_TTL_SECONDS, nx=True)
@@ -140,8 +198,10 @@ class RedisBus:
         delay = 0.1
         while True:
             try:
-                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                async with self._redis.pubsub() as pubsub:
+                    # One step, so that a ``follow`` from now on subscribes on this connection.
+                    self._pubsub = pubsub
+                    await pubsub.subscribe(CHANNEL, *(SOURCE_CHANNEL + source for source in self._following))
                     if self._subscribed.is_set():
                         on_gap()
                     self._subscribed.set()
@@ -154,8 +214,16 @@ class RedisBus:
                 log.warning("relay: lost the Redis subscription; reconnecting in %.1fs", delay, exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            finally:
+                self._pubsub = None
 
     def _dispatch(self, message: dict[str, Any], on_message: OnMessage) -> None:
+        if message.get("type") == "subscribe":
+            channel = message["channel"]
+            confirmed = self._confirmed.get(channel.decode() if isinstance(channel, bytes) else channel)
+            if confirmed is not None and not confirmed.done():
+                confirmed.set_result(None)
+            return
         if message.get("type") != "message":
             return
         try:

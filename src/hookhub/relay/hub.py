@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hookhub.errors import Conflict, NotFound, ServiceUnavailable
 from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.relay.bus import Bus, Claim, LocalBus, RedisBus
-from hookhub.relay.listeners import Frame, ListenerRegistry, route_key_text
+from hookhub.relay.listeners import Frame, Listener, ListenerRegistry, route_key_text
 from hookhub.relay.replies import Reply, reply_from_wire, reply_to_wire
 from hookhub.relay.signals import on_exit_signal
 from hookhub.relay.sources import SourceLookup
@@ -136,7 +136,7 @@ class Relay:
         self.listeners.dispatch(Frame(source_id, key, event))
         if self.bus.distributed:
             try:
-                await self.bus.broadcast("event", {"s": source_id, "k": key, "e": event})
+                await self.bus.broadcast("event", {"s": source_id, "k": key, "e": event}, source_id)
             except Exception:
                 log.exception("relay: could not broadcast event %s", event.get("id"))
 
@@ -221,11 +221,12 @@ class Relay:
 
     # -- producers (WebSocket clients of the ingest URL) ---------------------------------------
 
-    def add_producer(self, source_id: str, send_text: Callable[[str], Any]) -> Callable[[], None]:
+    async def add_producer(self, source_id: str, send_text: Callable[[str], Any]) -> Callable[[], None]:
         """Register a WebSocket producer of a source; returns a function that unregisters it.
 
         ``send_text`` may be a plain function or a coroutine function.
         """
+        await self.bus.follow(source_id)  # listeners on other nodes may publish to it
         producers = self._producers.setdefault(source_id, set())
         producers.add(send_text)
 
@@ -233,14 +234,24 @@ class Relay:
             producers.discard(send_text)
             if not producers and self._producers.get(source_id) is producers:
                 del self._producers[source_id]
+            self.bus.unfollow(source_id)
 
         return remove
+
+    async def add_listener(self, listener: Listener) -> None:
+        """Register a live listener; from its return on, events stored on any node reach it."""
+        await self.bus.follow(listener.source_id)
+        self.listeners.add(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        self.listeners.remove(listener)
+        self.bus.unfollow(listener.source_id)
 
     async def publish_to_producers(self, source_id: str, text: str) -> int:
         """A listener's message to the source's producers on every node; returns how many are local."""
         count = await self._send_to_producers(source_id, text)
         if self.bus.distributed:
-            await self.bus.broadcast("produce", {"s": source_id, "t": text})
+            await self.bus.broadcast("produce", {"s": source_id, "t": text}, source_id)
         return count
 
     async def _send_to_producers(self, source_id: str, text: str) -> int:

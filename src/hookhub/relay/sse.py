@@ -43,7 +43,7 @@ async def serve_sse(
         return
     assert source is not None
     listener = Listener.admitted_to(source, request.keys)
-    relay.listeners.add(listener)
+    await relay.add_listener(listener)
     try:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         ready = {"sourceId": source.id, "keys": sorted(listener.keys or ()), "since": request.since}
@@ -70,7 +70,7 @@ async def serve_sse(
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
-        relay.listeners.remove(listener)
+        relay.remove_listener(listener)
 
 
 async def _write(send: Send, data: bytes) -> None:

@@ -47,7 +47,7 @@ async def serve_ws(
     assert source is not None
     await websocket.accept()
     listener = Listener.admitted_to(source, request.keys)
-    relay.listeners.add(listener)
+    await relay.add_listener(listener)
     lock = asyncio.Lock()
 
     async def send_text(text: str) -> None:
@@ -93,7 +93,7 @@ async def serve_ws(
             with contextlib.suppress(Exception):
                 await websocket.close(code, reason)
     finally:
-        relay.listeners.remove(listener)
+        relay.remove_listener(listener)
 
 
 async def _deny(websocket: WebSocket, error: HookhubError) -> None:
