@@ -1,6 +1,7 @@
 """Two bare ASGI apps (no framework) run under uvicorn next to hookhub.
 
-``baseline`` answers 200 to everything: the ceiling a Python server reaches on this machine.
+``baseline`` answers 200 to everything: the yardstick, under stock uvicorn (and, for one row, under
+hookhub's own HTTP protocol).
 ``receiver`` is the loopback webhook destination: it answers 200, counts what arrives and, for
 bodies carrying a send time ``"t"``, records the delivery latency. ``GET /_stats`` reports,
 ``POST /_reset`` starts over.
