@@ -50,6 +50,7 @@ class Job:
     endpoint_uid: str | None
     msg_event_id: str | None
     failing_since: datetime | None
+    event_type: str | None = None  # an inbound event's (for republishing it as a message)
 
     @property
     def subject_id(self) -> str:

@@ -159,7 +159,9 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
         messages = {row.id: row for row in conn.execute(query)}
     events = {}
     if event_ids:
-        query = sa.select(event.c.id, event.c.body, event.c.headers).where(event.c.id.in_(event_ids))
+        query = sa.select(event.c.id, event.c.body, event.c.headers, event.c.event_type).where(
+            event.c.id.in_(event_ids)
+        )
         events = {row.id: row for row in conn.execute(query)}
     jobs: list[Job] = []
     skipped: list[Result] = []
@@ -168,7 +170,7 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
         if ep is None or ep.disabled:
             skipped.append(_cancelled(item, "endpoint disabled" if ep is not None else "endpoint deleted"))
             continue
-        msg_event_id = None
+        msg_event_id = event_type = None
         if item.message_id:
             msg = messages.get(item.message_id)
             if msg is None or msg.payload is None:
@@ -180,7 +182,7 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
             if evt is None:
                 skipped.append(_cancelled(item, "event no longer stored"))
                 continue
-            body = bytes(evt.body)
+            body, event_type = bytes(evt.body), evt.event_type
             content_type = _header(evt.headers, "content-type") or "application/octet-stream"
         jobs.append(
             Job(
@@ -196,6 +198,7 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
                 endpoint_uid=ep.uid,
                 msg_event_id=msg_event_id,
                 failing_since=ep.failing_since,
+                event_type=event_type,
             )
         )
     return jobs, skipped

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from hookhub import ids
 from hookhub.config import Settings
-from hookhub.delivery import queue, throttle
+from hookhub.delivery import queue, republish, throttle
 from hookhub.delivery.jobs import Job, Result
 from hookhub.delivery.operational import OperationalWebhooks
 from hookhub.delivery.retry import next_delay
@@ -189,24 +189,36 @@ class DeliveryWorker:
                     return
                 if wait > 0:
                     await asyncio.sleep(wait)
-            headers = {
-                **job.custom_headers,
-                "content-type": job.content_type,
-                **signed_headers(
-                    job.keys,
-                    job.subject_id,
-                    int(time.time()),
-                    job.body,
-                    svix_names=self.settings.send_svix_headers,
-                ),
-            }
             started = utcnow()
-            response = await self.sender.post(job.url, headers, job.body)
+            if republish.is_republish(job.url):
+                response = await republish.deliver(
+                    self.db,
+                    job,
+                    first_delay=self.settings.retry_delays[0],
+                    retention_days=self.settings.message_retention_days,
+                )
+                if response.ok:
+                    self.wakeup.event.set()  # the new message's deliveries are due
+            else:
+                response = await self.sender.post(job.url, self._headers(job), job.body)
             self._push([self._decide(job, response, started)])
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("delivery %s failed unexpectedly; it will be retried", job.claimed.id)
+
+    def _headers(self, job: Job) -> dict[str, str]:
+        return {
+            **job.custom_headers,
+            "content-type": job.content_type,
+            **signed_headers(
+                job.keys,
+                job.subject_id,
+                int(time.time()),
+                job.body,
+                svix_names=self.settings.send_svix_headers,
+            ),
+        }
 
     def _decide(self, job: Job, response: Response, at: datetime) -> Result:
         """Success, retry later, give up, or disable the endpoint."""

@@ -15,7 +15,7 @@ from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy.engine import Row
 
 from hookhub.api.models import ApiModel, Uid
-from hookhub.outbound.wire import URL_RULE, is_http_url
+from hookhub.outbound.wire import URL_RULE, is_endpoint_url
 
 SECRET_PREFIX = "whsec_"
 _SECRET_BYTES = 24
@@ -92,7 +92,7 @@ class EndpointUpsert(EndpointFields):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not is_http_url(value):
+        if not is_endpoint_url(value):
             raise ValueError(URL_RULE)
         return value
 
@@ -124,7 +124,7 @@ class EndpointPatch(EndpointFields):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not is_http_url(value):
+        if value is not None and not is_endpoint_url(value):
             raise ValueError(URL_RULE)
         return value
 

@@ -44,6 +44,7 @@ from hookhub import ids
 from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.pagination import Page, paginate
 from hookhub.auth.tokens import Principal
+from hookhub.delivery import republish
 from hookhub.errors import Conflict, NotFound
 from hookhub.outbound.endpoint_models import (
     EndpointCreate,
@@ -92,11 +93,19 @@ async def _write(conn: AsyncConnection, statement: sa.Executable) -> None:
         raise Conflict("An endpoint with this uid already exists.") from None
 
 
+async def _checked_target(conn: AsyncConnection, owner_column: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A republish URL names an application that exists (stored by id); only sources may have one."""
+    url = values.get("url")
+    if url is not None and republish.is_republish(url):
+        values["url"] = await republish.canonical_url(conn, owner_column, url)
+    return values
+
+
 async def create_endpoint(
     conn: AsyncConnection, owner_column: str, owner_id: str, body: EndpointCreate, *, uid: str | None = None
 ) -> Row:
     now = utcnow()
-    values = body.column_values(body.fields())
+    values = await _checked_target(conn, owner_column, body.column_values(body.fields()))
     if uid is not None and values.get("uid") is None:
         values["uid"] = uid
     endpoint_id = ids.new_id("ep")
@@ -119,7 +128,7 @@ async def create_endpoint(
 async def update_endpoint(
     conn: AsyncConnection, owner_column: str, current: Row, body: EndpointFields, fields: set[str]
 ) -> Row:
-    values = body.column_values(fields)
+    values = await _checked_target(conn, owner_column, body.column_values(fields))
     if values.get("disabled") is False and current.disabled:
         values["failing_since"] = None  # re-enabled: the failure streak starts over
     if values:

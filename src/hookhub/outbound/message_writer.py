@@ -61,7 +61,7 @@ class _Pending:
     app_ref: str
     body: MessageIn
     row: dict[str, Any]  # the message row; app_id and the times are set by the batch
-    future: asyncio.Future[int]
+    future: asyncio.Future[int] | None  # None: written by ``write_message``, nobody waits
 
 
 @dataclass(slots=True)
@@ -202,6 +202,34 @@ def _write(
     return outcomes
 
 
+def write_message(
+    conn: sa.Connection,
+    principal: Principal,
+    app_ref: str,
+    body: MessageIn,
+    row: dict[str, Any],
+    *,
+    first_delay: float,
+    retention_days: int,
+) -> int | HookhubError:
+    """One message in the caller's transaction, outside the group-committed batches: the number
+    of deliveries, or why it was not stored (a duplicate ``eventId`` is a ``Conflict``)."""
+    return _write(conn, [_Pending(principal, app_ref, body, row, None)], first_delay, retention_days)[0]
+
+
+def message_row(body: MessageIn, payload: str) -> dict[str, Any]:
+    """The columns of a new message that do not depend on its batch."""
+    return {
+        "id": ids.new_id("msg"),
+        "event_id": body.event_id,
+        "event_type": body.event_type,
+        "payload": payload,
+        "channels": body.channels,
+        "tags": body.tags,
+        "deliver_at": body.deliver_at,
+    }
+
+
 class MessageWriter:
     """One per process and runtime; ``submit`` returns once the message is committed."""
 
@@ -308,15 +336,7 @@ async def create_message(
         payload = orjson.dumps(body.payload).decode()
     except orjson.JSONEncodeError as exc:
         raise validation_error(["body", "payload"], f"payload cannot be stored as JSON: {exc}") from None
-    row = {
-        "id": ids.new_id("msg"),
-        "event_id": body.event_id,
-        "event_type": body.event_type,
-        "payload": payload,
-        "channels": body.channels,
-        "tags": body.tags,
-        "deliver_at": body.deliver_at,
-    }
+    row = message_row(body, payload)
     await writer.submit(principal, app_ref, body, row)
     return orjson.dumps(
         {

@@ -53,7 +53,19 @@ def parse_json(raw: bytes, model: type[M]) -> M:
         raise validation_from(exc) from None
 
 
-URL_RULE = "must be an absolute http:// or https:// URL with a host"
+URL_RULE = (
+    "must be an absolute http:// or https:// URL with a host "
+    "(or, for a source's destination, hookhub://app/{app id or uid})"
+)
+REPUBLISH_PREFIX = "hookhub://app/"  # a source destination that republishes to an application
+
+
+def is_endpoint_url(url: str) -> bool:
+    """An http(s) URL, or a republish target whose application is checked when it is saved."""
+    if url.startswith(REPUBLISH_PREFIX):
+        ref = url.removeprefix(REPUBLISH_PREFIX)
+        return bool(ref) and "/" not in ref and not any(c.isspace() for c in ref)
+    return is_http_url(url)
 
 
 def is_http_url(url: str) -> bool:
