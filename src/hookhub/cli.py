@@ -59,6 +59,7 @@ def serve(
     """Start the API, ingest, relay, dashboard and (by default) the delivery worker."""
     import uvicorn
 
+    from hookhub import logs
     from hookhub.app import create_app
     from hookhub.http.protocol import CoalescingHttpToolsProtocol
 
@@ -76,6 +77,7 @@ def serve(
         loop="uvloop",
         http=CoalescingHttpToolsProtocol,
         log_level=settings.log_level,
+        log_config=logs.config(settings.log_level, settings.log_format),
         access_log=access_log,
         timeout_graceful_shutdown=20,
     )

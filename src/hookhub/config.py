@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     run_worker: bool = True
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
 
     max_body_bytes: int = 1024 * 1024
     # Comma-separated seconds between attempts; the first entry is the delay of the first attempt.

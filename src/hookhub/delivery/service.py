@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import logging.config
 import signal
 
+from hookhub import logs
 from hookhub.config import Settings
 
 
@@ -13,9 +14,7 @@ async def run_worker(settings: Settings) -> None:
     from hookhub.delivery import install
     from hookhub.runtime import Runtime
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.config.dictConfig(logs.config(settings.log_level, settings.log_format))
     runtime = Runtime(settings)
     install(runtime, run_worker=True)
     if settings.worker_metrics_port is not None:
