@@ -5,6 +5,7 @@ No timing is asserted here; ``make bench`` measures.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench import procs, profile, wrk
+from bench import inprocess, procs, profile, wrk
 
 RECORDED_WRK_OUTPUT = """\
 Running 2s test @ http://127.0.0.1:40657/x
@@ -119,3 +120,9 @@ def test_cpu_time_of_a_process_grows_as_it_works() -> None:
     while time.process_time() < deadline:
         pass
     assert procs.cpu_seconds(os.getpid()) - before >= 0.03
+
+
+@pytest.mark.parametrize("what", ["msg", "ingest"])
+def test_the_in_process_harness_drives_the_real_app(what: str) -> None:
+    """``bench.inprocess`` raises unless every request it sends is accepted (no timing asserted)."""
+    assert asyncio.run(inprocess.measure(what, 64)) > 0
