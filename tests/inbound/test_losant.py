@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import threading
 
@@ -177,14 +178,21 @@ def test_custom_reply_from_a_listener_and_timeout(server: ServerProcess, sources
     assert event["response"]["status"] == 504
 
 
-def test_basic_auth_password_is_stored_as_its_hash(sources: Sources, server: ServerProcess) -> None:
+def test_basic_auth_password_is_stored_as_a_salted_hash(sources: Sources, server: ServerProcess) -> None:
     auth = {"type": "basic", "username": "u", "password": "never-in-the-db"}
     source = sources.create(name="hashed", settings={"auth": auth})
-    stored = _stored_settings(server.database_url, source["id"])
-    assert "never-in-the-db" not in json.dumps(stored)
-    assert stored["auth"]["passwordHash"] == hashlib.sha256(b"never-in-the-db").hexdigest()
+    twin = sources.create(name="same password", settings={"auth": auth})
+    stored = _stored_settings(server.database_url, source["id"])["auth"]["passwordHash"]
+    twin_stored = _stored_settings(server.database_url, twin["id"])["auth"]["passwordHash"]
+    assert "never-in-the-db" not in stored
+    scheme, salt, digest = stored.split("$")
+    assert scheme == "s256"
+    assert digest == hmac.new(bytes.fromhex(salt), b"never-in-the-db", hashlib.sha256).hexdigest()
+    assert twin_stored != stored  # a salt of its own
+    assert digest != hashlib.sha256(b"never-in-the-db").hexdigest()
     assert source["settings"]["auth"] == {"type": "basic", "username": "u", "passwordSet": True}
     assert httpx.post(source["ingestUrl"], json={}, auth=("u", "never-in-the-db")).status_code == 200
+    assert httpx.post(source["ingestUrl"], json={}, auth=("u", "never-in-the-dB")).status_code == 401
 
 
 def test_a_password_hash_cannot_be_sent(sources: Sources, api: httpx.Client) -> None:

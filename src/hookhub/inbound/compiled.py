@@ -15,7 +15,7 @@ import jsonschema
 import orjson
 
 from hookhub.inbound import verifiers
-from hookhub.inbound.settings import SourceSettings, stored_password_hash
+from hookhub.inbound.settings import SourceSettings, password_matches, stored_password_hash
 from hookhub.relay import keypath
 
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -39,7 +39,7 @@ class AuthCheck:
     header: str = "authorization"
     token_hash: str | None = None
     username: bytes = b""
-    password_hash: str = ""  # sha256 hex of the basic-auth password
+    password_hash: str = ""  # the basic-auth password's salted hash (settings.password_hash)
 
     def failure(self, headers: dict[str, str]) -> str | None:
         if self.kind == "none":
@@ -79,7 +79,7 @@ class AuthCheck:
             return "malformed basic auth header"
         username, sep, password = decoded.partition(b":")
         good_user = hmac.compare_digest(username, self.username)
-        good_password = hmac.compare_digest(hashlib.sha256(password).hexdigest(), self.password_hash)
+        good_password = password_matches(password, self.password_hash)
         if not sep or not (good_user and good_password):
             return "wrong basic auth username or password"
         return None

@@ -7,6 +7,8 @@ the JSON the caller sent, normalised. ``compiled.py`` turns it into what the hot
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 from typing import Annotated, Any, Literal
 
 import jsonschema
@@ -45,13 +47,13 @@ class HeaderAuth(StrictModel):
 class BasicAuth(StrictModel):
     """HTTP basic auth; either part may be empty (Losant). ``password`` omitted on update keeps it.
 
-    The password is never stored: ``parse_settings`` keeps its sha256 as ``passwordHash``.
+    The password is never stored: ``parse_settings`` keeps a salted hash as ``passwordHash``.
     """
 
     type: Literal["basic"]
     username: str = ""
     password: str | None = None
-    password_hash: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    password_hash: str | None = Field(None, pattern=r"^([0-9a-f]{64}|s256\$[0-9a-f]{32}\$[0-9a-f]{64})$")
 
     @model_validator(mode="after")
     def _not_both_empty(self) -> BasicAuth:
@@ -129,8 +131,9 @@ class SourceSettings(StrictModel):
 def parse_settings(raw: dict[str, Any] | None, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate ``raw`` (pydantic errors propagate as 422) and return the JSON to store.
 
-    A basic-auth password is stored as its sha256 (``passwordHash``); left out, the previous one
-    is kept, so a settings object read back from the API (where it is redacted) can be sent again.
+    A basic-auth password is stored as a salted hash (``passwordHash``); left out, the previous
+    one is kept, so a settings object read back from the API (where it is redacted) can be sent
+    again.
     """
     parsed = SourceSettings.model_validate(raw or {})
     auth = parsed.auth
@@ -142,22 +145,35 @@ def parse_settings(raw: dict[str, Any] | None, previous: dict[str, Any] | None =
         else:
             auth.password_hash = stored_password_hash((previous or {}).get("auth") or {})
         auth.password = None
-        if not auth.username and auth.password_hash == EMPTY_PASSWORD_HASH:
+        if not auth.username and password_matches(b"", auth.password_hash):
             raise validation_error(["settings", "auth"], "basic auth needs a username or a password")
     return parsed.model_dump(mode="json", by_alias=True, exclude={"auth": {"password"}})
 
 
 def password_hash(password: str) -> str:
-    return hashlib.sha256(password.encode()).hexdigest()
+    """``s256$<salt>$<HMAC-SHA256(salt, password)>``: salted, so equal passwords (and a leaked
+    table) give nothing away, and as cheap as the check every request makes."""
+    salt = secrets.token_hex(16)
+    return f"s256${salt}${_salted(salt, password.encode())}"
 
 
-EMPTY_PASSWORD_HASH = password_hash("")
+def password_matches(password: bytes, stored: str) -> bool:
+    """Constant-time check of a password against ``password_hash``'s output, or against the bare
+    sha256 hex written by 0003 and before this format (kept until the password is set again)."""
+    if stored.startswith("s256$"):
+        _, salt, digest = stored.split("$")
+        return hmac.compare_digest(_salted(salt, password), digest)
+    return hmac.compare_digest(hashlib.sha256(password).hexdigest(), stored)
+
+
+def _salted(salt: str, password: bytes) -> str:
+    return hmac.new(bytes.fromhex(salt), password, hashlib.sha256).hexdigest()
 
 
 def stored_password_hash(auth: dict[str, Any]) -> str:
     """The password hash of stored basic-auth settings (written in plain text before 0003)."""
     if auth.get("type") != "basic":
-        return EMPTY_PASSWORD_HASH
+        return password_hash("")
     return auth.get("passwordHash") or password_hash(auth.get("password") or "")
 
 
@@ -166,7 +182,7 @@ def redact(settings: dict[str, Any]) -> dict[str, Any]:
     shown = dict(settings)
     auth = dict(shown.get("auth") or {"type": "none"})
     if auth.get("type") == "basic":
-        auth["passwordSet"] = stored_password_hash(auth) != EMPTY_PASSWORD_HASH
+        auth["passwordSet"] = not password_matches(b"", stored_password_hash(auth))
         auth.pop("password", None)
         auth.pop("passwordHash", None)
     shown["auth"] = auth
