@@ -23,6 +23,7 @@ from hookhub.delivery.sender import Response
 from hookhub.errors import Conflict, HookhubError, validation_error
 from hookhub.outbound.message_models import MessageIn
 from hookhub.outbound.message_writer import message_row, write_message
+from hookhub.outbound.scope import app_ref_clause
 from hookhub.outbound.wire import REPUBLISH_PREFIX as PREFIX
 from hookhub.store.db import Database
 from hookhub.store.tables import application
@@ -43,9 +44,7 @@ async def canonical_url(conn: AsyncConnection, owner_column: str, url: str) -> s
             ["body", "url"], "only a source's destinations can republish to an application"
         )
     ref = url.removeprefix(PREFIX)
-    app_id = await conn.scalar(
-        sa.select(application.c.id).where(sa.or_(application.c.id == ref, application.c.uid == ref))
-    )
+    app_id = await conn.scalar(sa.select(application.c.id).where(app_ref_clause(ref)).limit(1))
     if app_id is None:
         raise validation_error(["body", "url"], f"no application {ref!r} to republish to")
     return PREFIX + app_id
