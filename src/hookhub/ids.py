@@ -25,7 +25,6 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE62_PAIRS = [a + b for a in _BASE62 for b in _BASE62]
 _RANDOM_DIGITS = 16
 _LOW = 62**_RANDOM_DIGITS
-_HIGH_SPLIT = 62**9
 
 # Random bytes below 248 (= 4 * 62) map evenly onto the 62 digits; the rest are dropped.
 _TO_DIGIT = bytes(ord(_BASE62[byte % 62]) if byte < 248 else 0 for byte in range(256))
@@ -54,21 +53,32 @@ def _next() -> tuple[int, str]:
         return _last_ns, _pool[start:_pool_at]
 
 
+# ``A``'s 11 digits: the leading 6 change about twice a second, so the last ones made are kept.
+_LOW_SPLIT = 62**5
+_leading: tuple[int, str] = (-1, "")
+
+
 def new_id(prefix: str) -> str:
+    global _leading
     ns, random_digits = _next()
     seconds, fraction = divmod(ns, 1_000_000_000)
-    high = ((seconds - _KSUID_EPOCH) << 128 | fraction << 96) // _LOW
-    top, rest = divmod(high, _HIGH_SPLIT)
-    return f"{prefix}_{_BASE62_PAIRS[top]}{_nine_digits(rest)}{random_digits}"
-
-
-def _nine_digits(number: int) -> str:
-    number, last = divmod(number, 62)
-    number, pair1 = divmod(number, 3844)
-    number, pair2 = divmod(number, 3844)
-    number, pair3 = divmod(number, 3844)
+    lead, low = divmod(((seconds - _KSUID_EPOCH) << 128 | fraction << 96) // _LOW, _LOW_SPLIT)
+    known, leading_digits = _leading
+    if lead != known:
+        leading_digits = _base62(lead, 6)
+        _leading = (lead, leading_digits)
+    low, last = divmod(low, 62)
+    high_pair, low_pair = divmod(low, 3844)
     pairs = _BASE62_PAIRS
-    return pairs[number] + pairs[pair3] + pairs[pair2] + pairs[pair1] + _BASE62[last]
+    return f"{prefix}_{leading_digits}{pairs[high_pair]}{pairs[low_pair]}{_BASE62[last]}{random_digits}"
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
 
 
 def has_prefix(value: str, prefix: str) -> bool:

@@ -8,6 +8,7 @@ batch of small events SQLAlchemy's per-row work would cost more than the databas
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -52,13 +53,27 @@ def _sqlite_destinations(count: int) -> str:
 
 
 def write_events(conn: sa.Connection, rows: list[dict[str, Any]], first_delay: float = 0.0) -> int:
-    """Insert the events (dicts keyed by ``COLUMNS``) and a pending delivery per matching
-    destination of their sources; the number of deliveries."""
+    """Insert the events (dicts keyed by ``COLUMNS`` but for the times, plus their source's
+    ``retention``) and a pending delivery per matching destination of their sources; the number
+    of deliveries.
+
+    The events of a batch share their received time, the batch's (set here, just before the
+    commit that accepts them): one timestamp object per batch and one expiry per retention, each
+    converted for the driver once.
+    """
+    now = utcnow()
+    expiries: dict[timedelta, datetime] = {}
+    for row in rows:
+        retention = row["retention"]
+        expires_at = expiries.get(retention)
+        if expires_at is None:
+            expires_at = expiries[retention] = now + retention
+        row["received_at"] = now
+        row["expires_at"] = expires_at
     _INSERT_EVENTS.run(conn, rows)
     destinations = _destinations(conn, {row["source_id"] for row in rows})
     if not destinations:
         return 0
-    now = utcnow()
     deliveries: list[dict[str, Any]] = []
     for row in rows:
         # Inbound events carry no channels: a destination restricted to channels gets none.

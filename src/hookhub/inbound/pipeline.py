@@ -26,7 +26,6 @@ from hookhub.inbound.throttle import LocalLimiter, make_limiter, retry_after
 from hookhub.inbound.verifiers.base import InboundRequest, pairs_to_dict
 from hookhub.inbound.writer import EventWriter
 from hookhub.relay.events import listener_event
-from hookhub.store.types import utcnow
 
 if TYPE_CHECKING:
     from hookhub.runtime import Runtime
@@ -147,27 +146,24 @@ class Pipeline:
                 route_value = source.route_key_path.resolve(view)
         headers = source.auth.redact(request.headers)
         event_id = ids.new_id("evt")
-        received_at = utcnow()
         reply_id = secrets.token_urlsafe(24) if source.reply_wait else None
         response = source.response
-        await self.writer.write(
-            {
-                "id": event_id,
-                "source_id": source.id,
-                "method": request.method,
-                "path": request.path,
-                "query": request.query_string,
-                "headers": headers,
-                "body": request.body,
-                "event_type": event_type,
-                "route_key": _text(route_value, 10_000),
-                "source_ip": client_ip,
-                "reply_id": reply_id,
-                "response": None if reply_id else {"status": response.status},
-                "received_at": received_at,
-                "expires_at": received_at + source.retention,
-            }
-        )
+        row = {
+            "id": event_id,
+            "source_id": source.id,
+            "method": request.method,
+            "path": request.path,
+            "query": request.query_string,
+            "headers": headers,
+            "body": request.body,
+            "event_type": event_type,
+            "route_key": _text(route_value, 10_000),
+            "source_ip": client_ip,
+            "reply_id": reply_id,
+            "response": None if reply_id else {"status": response.status},
+            "retention": source.retention,  # the batch sets received_at and expires_at
+        }
+        await self.writer.write(row)
         if reply_id or self.runtime.relay.has_audience(source.id):
             listener_json = listener_event(
                 id=event_id,
@@ -176,7 +172,7 @@ class Pipeline:
                 query=request.query_string,
                 headers=headers,
                 body=request.body,
-                received_at=received_at,
+                received_at=row["received_at"],
                 reply_id=reply_id,
                 event_type=event_type,
             )

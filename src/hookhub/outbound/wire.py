@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -16,7 +15,10 @@ from hookhub.errors import BadRequest, ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 NO_CONTENT = 204
-_LONG_DIGITS = re.compile(rb"\d{19}")
+# Digits to "0", everything else to " ": a run of 19 digits is then a plain substring search
+# (a third of the regex ``\d{19}``'s time on a small body).
+_DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def json_response(data: Any, status_code: int = 200) -> Response:
@@ -44,13 +46,18 @@ def parse_json(raw: bytes, model: type[M]) -> M:
     try:
         # orjson reads integers beyond 64 bits as floats (changing them); the standard library
         # keeps them exact, so that such payloads are refused the same way on every path.
-        data = json.loads(raw) if _LONG_DIGITS.search(raw) else orjson.loads(raw)
+        data = json.loads(raw) if has_long_number(raw) else orjson.loads(raw)
     except ValueError as exc:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_from(exc) from None
+
+
+def has_long_number(raw: bytes) -> bool:
+    """Whether ``raw`` holds a run of 19 or more digits (an integer orjson may not keep exact)."""
+    return _NINETEEN_DIGITS in raw.translate(_DIGITS_ONLY)
 
 
 URL_RULE = (
