@@ -224,3 +224,30 @@ def test_payload_numbers_beyond_64_bits_are_refused(api: httpx.Client, app: Appl
     )
     assert plain.status_code in (400, 422) and keyed.status_code in (400, 422), (plain.text, keyed.text)
     assert api.get(f"/api/v1/app/{app.id}/msg").json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"eventType": "a", "payload": {"x": NaN}}', 400),  # not JSON, though parsers take it
+        (b'{"eventType": "a", "payload": {"x": -Infinity}}', 400),
+        (b'{"eventType": "a", "payload": {"x": 123456789012345678901234567890}}', 422),  # over 64 bits
+    ],
+)
+def test_bodies_json_cannot_store_are_refused(
+    api: httpx.Client, app: ApplicationOut, body: bytes, status: int
+) -> None:
+    response = api.post(
+        f"/api/v1/app/{app.id}/msg", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == status, response.text
+    assert api.get(f"/api/v1/app/{app.id}/msg").json()["data"] == []
+
+
+def test_json_constants_inside_strings_are_plain_text(api: httpx.Client, app: ApplicationOut) -> None:
+    body = b'{"eventType": "a", "payload": {"x": "NaN and Infinity", "n": 1234567890123456789}}'
+    response = api.post(
+        f"/api/v1/app/{app.id}/msg", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["payload"] == {"x": "NaN and Infinity", "n": 1234567890123456789}

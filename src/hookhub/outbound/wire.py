@@ -15,6 +15,7 @@ from hookhub.errors import BadRequest, ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 NO_CONTENT = 204
+NO_CONTENT = 204
 # Digits to "0", everything else to " ": a run of 19 digits is then a plain substring search
 # (a third of the regex ``\d{19}``'s time on a small body).
 _DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
@@ -42,22 +43,32 @@ async def parse_body(request: Request, model: type[M]) -> M:
 
 
 def parse_json(raw: bytes, model: type[M]) -> M:
-    """Malformed JSON is a 400; a body that does not fit ``model`` a 422 with ``loc`` under body."""
+    """Malformed JSON is a 400; a body that does not fit ``model`` a 422 with ``loc`` under body.
+
+    pydantic parses and validates in one pass and keeps integers of any size exact. Its parser
+    also takes ``NaN`` and ``Infinity``, which are not JSON: a body that spells either anywhere
+    goes through the standard library's parser, told to refuse them.
+    """
     try:
-        # orjson reads integers beyond 64 bits as floats (changing them); the standard library
-        # keeps them exact, so that such payloads are refused the same way on every path.
-        data = json.loads(raw) if has_long_number(raw) else orjson.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"Malformed JSON body: {exc}") from None
-    try:
-        return model.model_validate(data)
+        if b"NaN" in raw or b"Infinity" in raw:
+            return model.model_validate(_strict_loads(raw))
+        return model.model_validate_json(raw)
     except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise BadRequest(f"Malformed JSON body: {first['msg']}") from None
         raise validation_from(exc) from None
 
 
-def has_long_number(raw: bytes) -> bool:
-    """Whether ``raw`` holds a run of 19 or more digits (an integer orjson may not keep exact)."""
-    return _NINETEEN_DIGITS in raw.translate(_DIGITS_ONLY)
+def _strict_loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise BadRequest(f"Malformed JSON body: {exc}") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 URL_RULE = (
