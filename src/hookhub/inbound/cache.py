@@ -8,12 +8,21 @@ Concurrent misses for one key share a single lookup.
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from collections.abc import Awaitable, Callable
+from typing import Final, Literal
 
 from hookhub.inbound.compiled import CompiledSource
 
 Loader = Callable[[str], Awaitable[CompiledSource | None]]
+
+
+class _NotCached(enum.Enum):
+    NOT_CACHED = enum.auto()
+
+
+NOT_CACHED: Final = _NotCached.NOT_CACHED  # what ``fresh`` returns when only ``get`` can tell
 
 
 class SourceCache:
@@ -24,10 +33,17 @@ class SourceCache:
         self._entries: dict[str, tuple[float, CompiledSource | None]] = {}
         self._loading: dict[str, asyncio.Future[CompiledSource | None]] = {}
 
-    async def get(self, key: str) -> CompiledSource | None:
+    def fresh(self, key: str) -> CompiledSource | Literal[_NotCached.NOT_CACHED] | None:
+        """The cached source (None: no source has this key) without awaiting, or ``NOT_CACHED``."""
         entry = self._entries.get(key)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
+        return NOT_CACHED
+
+    async def get(self, key: str) -> CompiledSource | None:
+        cached = self.fresh(key)
+        if cached is not NOT_CACHED:
+            return cached
         pending = self._loading.get(key)
         if pending is not None:
             return await asyncio.shield(pending)

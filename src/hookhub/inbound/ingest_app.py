@@ -15,6 +15,7 @@ from hookhub.errors import HookhubError, NotFound, PayloadTooLarge, ServiceUnava
 from hookhub.http.body_limit import read_body
 from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.inbound.answer import Answer, error_answer
+from hookhub.inbound.cache import NOT_CACHED
 from hookhub.inbound.compiled import CompiledSource
 from hookhub.inbound.pipeline import Pipeline
 from hookhub.inbound.verifiers.base import InboundRequest
@@ -67,7 +68,9 @@ class IngestApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         key, path = split_path(scope["path"])
-        source = await self.pipeline.cache.get(key) if key else None
+        source = self.pipeline.cache.fresh(key) if key else None
+        if source is NOT_CACHED:
+            source = await self.pipeline.cache.get(key)
         if source is None:
             await _UNKNOWN.send(send)
             self.runtime.metrics.ingest_answered(UNKNOWN_SOURCE, _UNKNOWN.status)

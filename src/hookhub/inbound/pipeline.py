@@ -45,6 +45,7 @@ class Pipeline:
             SourceInvalidation(redis_url, self.cache, runtime.relay.recheck_listeners) if redis_url else None
         )
         self.limiter = make_limiter(runtime.settings.redis_url)
+        self.local_limiter = self.limiter if isinstance(self.limiter, LocalLimiter) else None
         self.writer = EventWriter(
             runtime.db, runtime.deliveries_enqueued, first_delay=runtime.settings.retry_delays[0]
         )
@@ -88,19 +89,14 @@ class Pipeline:
                     f"{request.method} is not allowed here; use {allowed}", headers={"Allow": allowed}
                 )
             )
+        local = self.local_limiter  # counted without a coroutine: this runs on every request
+        if local is not None:
+            return _throttled(local.hit_now(source.id, source.throttle_limit, source.throttle_period))
         return await self.throttle(source)
 
     async def throttle(self, source: CompiledSource) -> Answer | None:
-        limiter = self.limiter
-        if isinstance(limiter, LocalLimiter):
-            wait = limiter.hit_now(source.id, source.throttle_limit, source.throttle_period)
-        else:
-            wait = await limiter.hit(source.id, source.throttle_limit, source.throttle_period)
-        if wait:
-            return error_answer(
-                RateLimited("Over rate limit, request throttled", headers={"Retry-After": retry_after(wait)})
-            )
-        return None
+        """429 when the source is over its rate limit; None when the request may go on."""
+        return _throttled(await self.limiter.hit(source.id, source.throttle_limit, source.throttle_period))
 
     async def accept(
         self, source: CompiledSource, request: InboundRequest, client_ip: str | None, *, verify: bool = True
@@ -214,6 +210,14 @@ class Pipeline:
                 await conn.execute(event.update().where(event.c.id == event_id).values(response=response))
         except Exception:
             log.exception("could not record the reply of event %s", event_id)
+
+
+def _throttled(wait: float) -> Answer | None:
+    if not wait:
+        return None
+    return error_answer(
+        RateLimited("Over rate limit, request throttled", headers={"Retry-After": retry_after(wait)})
+    )
 
 
 def parse_payload(request: InboundRequest) -> Any:

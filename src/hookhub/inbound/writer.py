@@ -35,7 +35,9 @@ class EventWriter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: dict[str, Any]) -> asyncio.Future[None]:
+        """Queue ``row`` for the next batch; await the future: done once its transaction has
+        committed. (A plain function: one coroutine less on every ingest.)"""
         task = self._task
         if task is None or task.done():
             task = self._task = asyncio.get_running_loop().create_task(
@@ -44,7 +46,7 @@ class EventWriter:
         future: asyncio.Future[None] = task.get_loop().create_future()
         self._pending.append((row, future))
         self._wake()
-        await future
+        return future
 
     def _wake(self) -> None:
         wakeup = self._wakeup
