@@ -98,6 +98,16 @@ class TokenVerifier:
         # when a busy token's cache entry expires).
         self._loading: dict[str, asyncio.Future[Principal | None]] = {}
 
+    def cached(self, authorization: str | None) -> Principal | None:
+        """The principal of a ``Bearer`` token verified moments ago, without awaiting; None
+        when only ``authenticate`` can tell."""
+        if authorization is None or not authorization.startswith("Bearer "):
+            return None
+        cached = self._cache.get(hash_token(authorization[7:].strip()))
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        return None
+
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
             raise Unauthorized("Missing Authorization header (expected 'Bearer <token>').")

@@ -67,7 +67,8 @@ class MessageFastPath:
         raw = await read_body(receive, self.max_body)
         if raw is None:
             raise self._too_large()
-        principal = await self.runtime.tokens.authenticate(authorization)
+        tokens = self.runtime.tokens
+        principal = tokens.cached(authorization) or await tokens.authenticate(authorization)
         principal.require_write()
         body = parse_json(raw, MessageIn)
         with_content = True

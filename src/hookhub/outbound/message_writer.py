@@ -240,14 +240,17 @@ class MessageWriter:
         self._queue: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, principal: Principal, app_ref: str, body: MessageIn, row: dict[str, Any]) -> int:
-        """Queue the message for the next batch; its number of deliveries once committed."""
+    def submit(
+        self, principal: Principal, app_ref: str, body: MessageIn, row: dict[str, Any]
+    ) -> asyncio.Future[int]:
+        """Queue the message for the next batch; await the future for its number of deliveries,
+        set once committed. (A plain function: one coroutine less per message.)"""
         task = self._task
         if task is None:
             task = self._task = asyncio.get_running_loop().create_task(self._drain())
-        item = _Pending(principal, app_ref, body, row, task.get_loop().create_future())
-        self._queue.append(item)
-        return await item.future
+        future: asyncio.Future[int] = task.get_loop().create_future()
+        self._queue.append(_Pending(principal, app_ref, body, row, future))
+        return future
 
     async def _drain(self) -> None:
         batch: list[_Pending] = []
