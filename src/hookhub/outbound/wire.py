@@ -15,11 +15,6 @@ from hookhub.errors import BadRequest, ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 NO_CONTENT = 204
-NO_CONTENT = 204
-# Digits to "0", everything else to " ": a run of 19 digits is then a plain substring search
-# (a third of the regex ``\d{19}``'s time on a small body).
-_DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
-_NINETEEN_DIGITS = b"0" * 19
 
 
 def json_response(data: Any, status_code: int = 200) -> Response:
