@@ -103,10 +103,8 @@ class TokenVerifier:
         when only ``authenticate`` can tell."""
         if authorization is None or not authorization.startswith("Bearer "):
             return None
-        cached = self._cache.get(hash_token(authorization[7:].strip()))
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        return None
+        entry = self._fresh_entry(hash_token(authorization[7:].strip()), time.monotonic())
+        return entry[1] if entry is not None else None
 
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -116,14 +114,16 @@ class TokenVerifier:
             raise Unauthorized("Authorization header must be 'Bearer <token>'.")
         digest = hash_token(token.strip())
         now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            principal = cached[1]
-        else:
-            principal = await self._load_once(digest, now)
+        entry = self._fresh_entry(digest, now)
+        principal = entry[1] if entry is not None else await self._load_once(digest, now)
         if principal is None:
             raise Unauthorized("Invalid token.")
         return principal
+
+    def _fresh_entry(self, digest: str, now: float) -> tuple[float, Principal | None] | None:
+        """The cache entry (expiry, principal; None: no such token) if it has not expired."""
+        entry = self._cache.get(digest)
+        return entry if entry is not None and entry[0] > now else None
 
     async def _load_once(self, digest: str, now: float) -> Principal | None:
         pending = self._loading.get(digest)
