@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from hookhub.store.sqlite_binding import register_identity_adapters
 from hookhub.store.sqlite_inline import InlineSqliteWriter
 
 _WRITE = "hookhub_write"
@@ -127,6 +128,7 @@ def _configure_sqlite(
     busy_timeout_ms: int = int(BUSY_TIMEOUT_SECONDS * 1000),
     emit_begin: bool = True,
 ) -> None:
+    register_identity_adapters()
     path = sync_engine.url.database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
