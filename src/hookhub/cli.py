@@ -79,6 +79,10 @@ def serve(
         log_level=settings.log_level,
         log_config=logs.config(settings.log_level, settings.log_format),
         access_log=access_log,
+        # Ingest resolves X-Forwarded-For itself, where it stores the client (client_address.py);
+        # uvicorn's middleware costs every request a layer, so it only runs for the access log.
+        proxy_headers=access_log,
+        forwarded_allow_ips=settings.trusted_proxies,
         timeout_graceful_shutdown=20,
     )
 

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = 15.0
     disable_endpoint_after_seconds: int = 5 * 24 * 3600
     allow_private_networks: str = ""
+    # Peers whose X-Forwarded-For names the client (an event's sourceIp): addresses or CIDRs, or *.
+    trusted_proxies: str = "127.0.0.1,::1"
     send_svix_headers: bool = False
     operational_webhook_url: str | None = None
     operational_webhook_secret: str | None = None
@@ -76,6 +78,14 @@ class Settings(BaseSettings):
         for part in value.split(","):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        from hookhub.http.client_address import parse_trusted
+
+        parse_trusted(value)
         return value
 
     @cached_property

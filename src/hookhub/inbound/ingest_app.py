@@ -117,7 +117,10 @@ class IngestApp:
             body += rest
         request.body = body
         client = scope.get("client")
-        return await self.pipeline.accept(source, request, client[0] if client else None)
+        client_ip = self.pipeline.client_address.of(
+            client[0] if client else None, request.headers.get("x-forwarded-for")
+        )
+        return await self.pipeline.accept(source, request, client_ip)
 
 
 _ALLOW_ANY_ORIGIN = ((b"access-control-allow-origin", b"*"),)

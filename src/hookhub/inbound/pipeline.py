@@ -15,6 +15,7 @@ import orjson
 
 from hookhub import ids
 from hookhub.errors import BadRequest, MethodNotAllowed, RateLimited, Unauthorized
+from hookhub.http.client_address import ClientAddress, parse_trusted
 from hookhub.inbound import handshakes
 from hookhub.inbound.alexa_certs import AlexaChains
 from hookhub.inbound.answer import Answer, error_answer
@@ -50,6 +51,7 @@ class Pipeline:
             runtime.db, runtime.deliveries_enqueued, first_delay=runtime.settings.retry_delays[0]
         )
         self.alexa = AlexaChains(runtime.settings.private_networks_allowed)
+        self.client_address = ClientAddress(parse_trusted(runtime.settings.trusted_proxies))
 
     async def start(self) -> None:
         await self.writer.start()

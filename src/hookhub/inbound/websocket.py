@@ -46,7 +46,8 @@ async def serve_producer(app: IngestApp, scope: Scope, receive: Receive, send: S
             await send({"type": "websocket.send", "text": text})
 
     unregister = await app.runtime.relay.add_producer(source.id, send_text)
-    client = scope.get("client")
+    peer = scope.get("client")
+    client_ip = app.pipeline.client_address.of(peer[0] if peer else None, headers.get("x-forwarded-for"))
     query_string = scope["query_string"].decode("latin-1")
     url = app.pipeline.base_url + scope["path"] + ("?" + query_string if query_string else "")
     try:
@@ -63,7 +64,7 @@ async def serve_producer(app: IngestApp, scope: Scope, receive: Receive, send: S
             data = message.get("text")
             if data is None:
                 data = (message.get("bytes") or b"").decode("utf-8", "replace")
-            answer = await _ingest(app, current, url, path, query_string, headers, data, client)
+            answer = await _ingest(app, current, url, path, query_string, headers, data, client_ip)
             if answer.status >= 400:
                 await send({"type": "websocket.send", "text": _error_frame(answer)})
     finally:
@@ -83,7 +84,7 @@ async def _ingest(
     query_string: str,
     headers: dict[str, str],
     data: str,
-    client: tuple[str, int] | None,
+    client_ip: str | None,
 ) -> Answer:
     throttled = await app.pipeline.throttle(source)
     if throttled is not None:
@@ -93,7 +94,7 @@ async def _ingest(
         return error_answer(PayloadTooLarge(f"Message is larger than {source.max_body_bytes} bytes."))
     message_headers = {**headers, "content-type": "application/json"}
     request = InboundRequest("POST", url, path, query_string, message_headers, body, time.time())
-    return await app.pipeline.accept(source, request, client[0] if client else None, verify=False)
+    return await app.pipeline.accept(source, request, client_ip, verify=False)
 
 
 def _error_frame(answer: Answer) -> str:
