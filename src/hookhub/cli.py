@@ -76,6 +76,7 @@ def serve(
         port=settings.port,
         loop="uvloop",
         http=CoalescingHttpToolsProtocol,
+        interface="asgi3",  # the app is a plain callable returning an awaitable (dispatch.py)
         log_level=settings.log_level,
         log_config=logs.config(settings.log_level, settings.log_format),
         access_log=access_log,

@@ -29,16 +29,16 @@ class PrefixDispatcher:
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain function handing back the chosen app's awaitable: no coroutine of its own on
+        # every request (the server awaits the result; ``serve`` tells uvicorn it is ASGI 3).
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
+            return self._lifespan(receive, send)
         path: str = scope["path"]
         for prefix, app in self._routes:
             if path.startswith(prefix):
-                await app(scope, receive, send)
-                return
-        await self._default(scope, receive, send)
+                return app(scope, receive, send)
+        return self._default(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
