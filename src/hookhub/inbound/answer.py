@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from hookhub.errors import HookhubError
 from hookhub.http.dispatch import Send
@@ -17,7 +18,8 @@ class Answer:
     content_type: bytes = JSON
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
-    async def send(self, send: Send, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    def messages(self, extra: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The ASGI ``http.response.start`` and ``http.response.body`` messages of this answer."""
         body = self.body
         headers = [
             (b"content-type", self.content_type),
@@ -25,8 +27,15 @@ class Answer:
             *self.headers,
             *extra,
         ]
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        return (
+            {"type": "http.response.start", "status": self.status, "headers": headers},
+            {"type": "http.response.body", "body": body},
+        )
+
+    async def send(self, send: Send, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        start, body = self.messages(extra)
+        await send(start)
+        await send(body)
 
 
 def error_answer(error: HookhubError) -> Answer:

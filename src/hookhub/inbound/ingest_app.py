@@ -88,7 +88,9 @@ class IngestApp:
         url = self.pipeline.base_url + raw_path + ("?" + query_string if query_string else "")
         request = InboundRequest(method, url, path, query_string, headers, b"", time.time())
         try:
-            answer = await self.pipeline.precheck(source, request)
+            answer = self.pipeline.precheck(source, request)
+            if answer is None and self.pipeline.throttles_remotely:
+                answer = await self.pipeline.throttle(source)
             if answer is None:
                 answer = await self._with_body(source, request, scope, receive)
         except HookhubError as exc:
@@ -96,7 +98,10 @@ class IngestApp:
         except Exception:
             log.exception("ingest failed for source %s", source.id)
             answer = error_answer(ServiceUnavailable("The event could not be stored; retry later."))
-        await answer.send(send, _ALLOW_ANY_ORIGIN)
+        # Both messages sent from here, without Answer.send's coroutine: this runs on every request.
+        start, body = answer.messages(_CORS_SIMPLE if "origin" in headers else ())
+        await send(start)
+        await send(body)
         self.runtime.metrics.ingest_answered(source.id, answer.status)
 
     async def _with_body(
@@ -123,7 +128,8 @@ class IngestApp:
         return await self.pipeline.accept(source, request, client_ip)
 
 
-_ALLOW_ANY_ORIGIN = ((b"access-control-allow-origin", b"*"),)
+# For the browsers (they send Origin on every cross-origin request), as the API's CORS middleware.
+_CORS_SIMPLE = ((b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"*"))
 
 
 def _declared_length(value: str | None) -> int | None:

@@ -47,6 +47,7 @@ class Pipeline:
         )
         self.limiter = make_limiter(runtime.settings.redis_url)
         self.local_limiter = self.limiter if isinstance(self.limiter, LocalLimiter) else None
+        self.throttles_remotely = self.local_limiter is None  # then ``throttle`` after ``precheck``
         self.writer = EventWriter(
             runtime.db, runtime.deliveries_enqueued, first_delay=runtime.settings.retry_delays[0]
         )
@@ -79,8 +80,9 @@ class Pipeline:
             row = await find_by_key(conn, key)
         return compile_source(row, self.runtime.settings.event_retention_days) if row else None
 
-    async def precheck(self, source: CompiledSource, request: InboundRequest) -> Answer | None:
-        """Everything that needs no body: handshakes, method, throttle."""
+    def precheck(self, source: CompiledSource, request: InboundRequest) -> Answer | None:
+        """Everything that needs no body and no I/O: handshakes, method, the in-process throttle
+        (a plain function: it runs on every request). With Redis, ``throttle`` comes next."""
         answer = handshakes.before_auth(source, request)
         if answer is not None:
             return answer
@@ -91,10 +93,10 @@ class Pipeline:
                     f"{request.method} is not allowed here; use {allowed}", headers={"Allow": allowed}
                 )
             )
-        local = self.local_limiter  # counted without a coroutine: this runs on every request
+        local = self.local_limiter
         if local is not None:
             return _throttled(local.hit_now(source.id, source.throttle_limit, source.throttle_period))
-        return await self.throttle(source)
+        return None
 
     async def throttle(self, source: CompiledSource) -> Answer | None:
         """429 when the source is over its rate limit; None when the request may go on."""

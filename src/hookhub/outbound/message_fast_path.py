@@ -23,7 +23,8 @@ from hookhub.runtime import Runtime
 
 PREFIX = "/api/v1/app/"
 _PATH = re.compile(r"^/api/v1/app/([^/]+)/msg/?$")
-_CORS = (b"access-control-allow-origin", b"*")
+# For the browsers (they send Origin on every cross-origin request), as the stack's CORS middleware.
+_CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"*")]
 _FALSE = {"false", "0", "no", "off"}
 
 
@@ -41,6 +42,7 @@ class MessageFastPath:
             return self.stack(scope, receive, send)
         authorization = None
         length = None
+        cors: list[tuple[bytes, bytes]] = []
         for name, value in scope["headers"]:
             if name == b"idempotency-key":
                 return self.stack(scope, receive, send)  # stored and replayed by the middleware
@@ -48,7 +50,9 @@ class MessageFastPath:
                 authorization = value.decode("latin-1")
             elif name == b"content-length":
                 length = value
-        return self._create(scope, receive, send, match.group(1), authorization, length)
+            elif name == b"origin":
+                cors = _CORS
+        return self._create(scope, receive, send, match.group(1), authorization, length, cors)
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"Request body is larger than {self.max_body} bytes.")
@@ -61,6 +65,7 @@ class MessageFastPath:
         app_ref: str,
         authorization: str | None,
         length: bytes | None,
+        cors: list[tuple[bytes, bytes]],
     ) -> None:
         try:
             if length is not None and length.isdigit() and int(length) > self.max_body:
@@ -79,6 +84,6 @@ class MessageFastPath:
             answer = await create_message(self.writer, principal, app_ref, body, with_content=with_content)
         except HookhubError as exc:
             extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-            await send_bytes(send, exc.status, exc.body(), headers=[_CORS, *extra])
+            await send_bytes(send, exc.status, exc.body(), headers=[*cors, *extra])
             return
-        await send_bytes(send, 202, answer, headers=[_CORS])
+        await send_bytes(send, 202, answer, headers=cors)
