@@ -96,7 +96,8 @@ async def running_node(database_url: str, redis_url: str | None = None) -> Async
     settings = Settings(database_url=database_url, redis_url=redis_url, run_worker=False)
     runtime = Runtime(settings)
     port = free_port()
-    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(runtime=runtime)  # a plain callable: uvicorn must be told it is ASGI 3
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", interface="asgi3")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -2,6 +2,10 @@
 
 The ingest and relay paths are hot; a prefix check sends them straight to their handlers
 without walking the API's route table.
+
+The dispatcher, the ingest app and the message fast path are plain callables that hand back
+their handler's awaitable, so no request pays for a coroutine per layer. A server that guesses
+the ASGI version by inspecting the app must be told it is ASGI 3 (``serve`` tells uvicorn).
 """
 
 from __future__ import annotations
@@ -30,8 +34,6 @@ class PrefixDispatcher:
         self._on_shutdown = on_shutdown
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        # A plain function handing back the chosen app's awaitable: no coroutine of its own on
-        # every request (the server awaits the result; ``serve`` tells uvicorn it is ASGI 3).
         if scope["type"] == "lifespan":
             return self._lifespan(receive, send)
         path: str = scope["path"]

@@ -126,64 +126,34 @@ class Pipeline:
             violations = schema_violations(source.validator, payload)
             if violations:
                 return error_answer(BadRequest(violations))
-        return await self._store_and_answer(source, request, payload, client_ip)
-
-    async def _store_and_answer(
-        self, source: CompiledSource, request: InboundRequest, payload: Any, client_ip: str | None
-    ) -> Answer:
-        event_type = route_value = None
-        if source.event_type_path or source.route_key_path:
-            view = {
-                "body": payload,
-                "headers": request.headers,
-                "query": request.query,
-                "path": request.path,
-                "method": request.method,
-            }
-            if source.event_type_path:
-                event_type = _text(source.event_type_path.resolve(view), 256)
-            if source.route_key_path:
-                route_value = source.route_key_path.resolve(view)
-        headers = source.auth.redact(request.headers)
-        event_id = ids.new_id("evt")
-        reply_id = secrets.token_urlsafe(24) if source.reply_wait else None
-        response = source.response
-        row = {
-            "id": event_id,
-            "source_id": source.id,
-            "method": request.method,
-            "path": request.path,
-            "query": request.query_string,
-            "headers": headers,
-            "body": request.body,
-            "event_type": event_type,
-            "route_key": _text(route_value, 10_000),
-            "source_ip": client_ip,
-            "reply_id": reply_id,
-            "response": None if reply_id else {"status": response.status},
-            "retention": source.retention,  # the batch sets received_at and expires_at
-        }
+        row, route_value = event_row(source, request, payload, client_ip)
+        # Stored and answered here rather than in a method of its own: one coroutine less.
         await self.writer.write(row)
+        event_id, reply_id = row["id"], row["reply_id"]
         if reply_id or self.runtime.relay.has_audience(source.id):
-            listener_json = listener_event(
-                id=event_id,
-                method=request.method,
-                path=request.path,
-                query=request.query_string,
-                headers=headers,
-                body=request.body,
-                received_at=row["received_at"],
-                reply_id=reply_id,
-                event_type=event_type,
-            )
-            try:
-                await self.runtime.relay.publish(source.id, route_value, listener_json)
-            except Exception:
-                log.exception("publishing event %s to listeners failed (it is stored)", event_id)
+            await self._publish(source, row, route_value)
         id_header = (EVENT_ID_HEADER, event_id.encode())
         if reply_id is None:
+            response = source.response
             return Answer(response.status, response.body, response.content_type, [id_header])
         return await self._wait_reply(source, event_id, reply_id, id_header)
+
+    async def _publish(self, source: CompiledSource, row: dict[str, Any], route_value: Any) -> None:
+        listener_json = listener_event(
+            id=row["id"],
+            method=row["method"],
+            path=row["path"],
+            query=row["query"],
+            headers=row["headers"],
+            body=row["body"],
+            received_at=row["received_at"],
+            reply_id=row["reply_id"],
+            event_type=row["event_type"],
+        )
+        try:
+            await self.runtime.relay.publish(source.id, route_value, listener_json)
+        except Exception:
+            log.exception("publishing event %s to listeners failed (it is stored)", row["id"])
 
     async def _wait_reply(
         self, source: CompiledSource, event_id: str, reply_id: str, id_header: tuple[bytes, bytes]
@@ -214,6 +184,42 @@ class Pipeline:
                 await conn.execute(event.update().where(event.c.id == event_id).values(response=response))
         except Exception:
             log.exception("could not record the reply of event %s", event_id)
+
+
+def event_row(
+    source: CompiledSource, request: InboundRequest, payload: Any, client_ip: str | None
+) -> tuple[dict[str, Any], Any]:
+    """The event's row for the writer, and its routing value (None when the source routes none)."""
+    event_type = route_value = None
+    if source.event_type_path or source.route_key_path:
+        view = {
+            "body": payload,
+            "headers": request.headers,
+            "query": request.query,
+            "path": request.path,
+            "method": request.method,
+        }
+        if source.event_type_path:
+            event_type = _text(source.event_type_path.resolve(view), 256)
+        if source.route_key_path:
+            route_value = source.route_key_path.resolve(view)
+    reply_id = secrets.token_urlsafe(24) if source.reply_wait else None
+    row = {
+        "id": ids.new_id("evt"),
+        "source_id": source.id,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string,
+        "headers": source.auth.redact(request.headers),
+        "body": request.body,
+        "event_type": event_type,
+        "route_key": _text(route_value, 10_000),
+        "source_ip": client_ip,
+        "reply_id": reply_id,
+        "response": None if reply_id else {"status": source.response.status},
+        "retention": source.retention,  # the batch sets received_at and expires_at
+    }
+    return row, route_value
 
 
 def _throttled(wait: float) -> Answer | None:
