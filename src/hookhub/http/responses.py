@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hookhub.errors import HookhubError
 from hookhub.http.dispatch import Send
 
 JSON = b"application/json"
+
+
+def response_messages(
+    status: int,
+    body: bytes,
+    content_type: bytes = JSON,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ASGI ``http.response.start`` and ``http.response.body`` messages of a small answer."""
+    raw_headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    if headers:
+        raw_headers.extend(headers)
+    return (
+        {"type": "http.response.start", "status": status, "headers": raw_headers},
+        {"type": "http.response.body", "body": body},
+    )
 
 
 async def send_bytes(
@@ -15,11 +33,9 @@ async def send_bytes(
     content_type: bytes = JSON,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    raw_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    if headers:
-        raw_headers.extend(headers)
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
+    start, rest = response_messages(status, body, content_type, headers)
+    await send(start)
+    await send(rest)
 
 
 async def send_error(send: Send, error: HookhubError) -> None:

@@ -15,9 +15,9 @@ from urllib.parse import parse_qsl
 from hookhub.errors import HookhubError, PayloadTooLarge
 from hookhub.http.body_limit import read_body
 from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
-from hookhub.http.responses import send_bytes
+from hookhub.http.responses import response_messages
 from hookhub.outbound.message_models import MessageIn
-from hookhub.outbound.message_writer import create_message, writer_for
+from hookhub.outbound.message_writer import message_out, queue_message, writer_for
 from hookhub.outbound.wire import parse_json
 from hookhub.runtime import Runtime
 
@@ -81,9 +81,13 @@ class MessageFastPath:
             if scope["query_string"]:
                 query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
                 with_content = query.get("with_content", "true").lower() not in _FALSE
-            answer = await create_message(self.writer, principal, app_ref, body, with_content=with_content)
+            row, committed = queue_message(self.writer, principal, app_ref, body)
+            await committed
+            answer = message_out(row, body, with_content=with_content)
+            start, rest = response_messages(202, answer, headers=cors)
         except HookhubError as exc:
             extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-            await send_bytes(send, exc.status, exc.body(), headers=[*cors, *extra])
-            return
-        await send_bytes(send, 202, answer, headers=cors)
+            start, rest = response_messages(exc.status, exc.body(), headers=[*cors, *extra])
+        # Sent from here, not through send_bytes' coroutine: this runs on every create.
+        await send(start)
+        await send(rest)

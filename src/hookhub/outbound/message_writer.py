@@ -335,18 +335,32 @@ async def create_message(
     writer: MessageWriter, principal: Principal, app_ref: str, body: MessageIn, *, with_content: bool
 ) -> bytes:
     """Store and fan out one message; the JSON answer (Svix ``MessageOut``) as bytes."""
+    row, committed = queue_message(writer, principal, app_ref, body)
+    await committed
+    return message_out(row, body, with_content=with_content)
+
+
+def queue_message(
+    writer: MessageWriter, principal: Principal, app_ref: str, body: MessageIn
+) -> tuple[dict[str, Any], asyncio.Future[int]]:
+    """``create_message`` in two plain functions, for the fast path (no coroutine of its own): the
+    message's row, queued, and the future to await (its number of deliveries, once committed)."""
     try:
         payload = orjson.dumps(body.payload).decode()
     except orjson.JSONEncodeError as exc:
         raise validation_error(["body", "payload"], f"payload cannot be stored as JSON: {exc}") from None
     row = message_row(body, payload)
-    await writer.submit(principal, app_ref, body, row)
+    return row, writer.submit(principal, app_ref, body, row)
+
+
+def message_out(row: dict[str, Any], body: MessageIn, *, with_content: bool) -> bytes:
+    """The answer to a committed create (Svix ``MessageOut``) as JSON bytes."""
     return orjson.dumps(
         {
             "id": row["id"],
             "eventType": body.event_type,
             "eventId": body.event_id,
-            "payload": orjson.Fragment(payload) if with_content else {},
+            "payload": orjson.Fragment(row["payload"]) if with_content else {},
             "channels": body.channels,
             "tags": body.tags,
             "timestamp": row["created_at"],
