@@ -11,6 +11,8 @@ def test_health_reports_database(server: ServerProcess) -> None:
     response = httpx.get(f"{server.url}/api/v1/health/")
     assert response.status_code == 200
     assert response.json()["components"]["database"] == "ok"
+    assert "server" not in response.headers  # no software banner
+    assert response.headers["date"]  # HTTP requires it of a server with a clock
 
 
 def test_openapi_document_is_served(server: ServerProcess) -> None:
