@@ -38,6 +38,8 @@ class _HeldWrites:
         held = self._held
         if held:
             self._held = []
+            if self._transport.is_closing():  # the client left meanwhile: nobody to send it to
+                return
             self._transport.write(held[0] if len(held) == 1 else b"".join(held))
 
     def close(self) -> None:
