@@ -37,7 +37,9 @@ def callgrind_control(*args: str) -> None:
     subprocess.run(["callgrind_control", *args], check=True, capture_output=True, timeout=120)
 
 
-def measure(what: str, workdir: Path, source_dir: Path | None, seconds: int) -> float:
+def measure(
+    what: str, workdir: Path, source_dir: Path | None, seconds: int, warm_up: wrk.LoadShape = WARM_UP
+) -> float:
     """Instructions per request of one run."""
     hub = procs.Hookhub(f"sqlite:///{workdir}/instructions.db", workdir, source_dir)
     out_file = workdir / "callgrind.out"
@@ -56,7 +58,7 @@ def measure(what: str, workdir: Path, source_dir: Path | None, seconds: int) -> 
                 url = hub.url + setup.source(client, "instructions").ingest_path
                 lua = wrk.script("POST", setup.INGEST_BODY, {"Content-Type": "application/json"})
         callgrind_control("--instr=on", str(serve.pid))
-        wrk.run(url, lua, WARM_UP, workdir, f"{what}-warm-up")
+        wrk.run(url, lua, warm_up, workdir, f"{what}-warm-up")
         callgrind_control("--zero", str(serve.pid))
         result = wrk.run(url, lua, wrk.LoadShape(1, 32, seconds), workdir, what)
         callgrind_control("--dump", str(serve.pid))

@@ -8,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bench import inprocess, procs, profile, wrk
+from bench import inprocess, instructions, procs, profile, wrk
+from tests.support.databases import BACKEND
 
 RECORDED_WRK_OUTPUT = """\
 Running 2s test @ http://127.0.0.1:40657/x
@@ -126,3 +128,12 @@ def test_cpu_time_of_a_process_grows_as_it_works() -> None:
 def test_the_in_process_harness_drives_the_real_app(what: str) -> None:
     """``bench.inprocess`` raises unless every request it sends is accepted (no timing asserted)."""
     assert asyncio.run(inprocess.measure(what, 64)) > 0
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="bench.instructions needs valgrind")
+@pytest.mark.skipif(BACKEND != "sqlite", reason="bench.instructions runs on SQLite; once is enough")
+def test_instruction_counting_reads_callgrinds_totals(tmp_path: Path) -> None:
+    """A short counted load: the dump is found and read (an ingest is hundreds of thousands of
+    instructions; the bare app alone is over 100k), and every request was accepted."""
+    per_request = instructions.measure("ingest", tmp_path, None, seconds=1, warm_up=wrk.LoadShape(1, 8, 1))
+    assert 100_000 < per_request < 5_000_000
