@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -28,6 +29,11 @@ class ClientAddress:
         self._trusted = trusted
         # Peers repeat (a proxy, a few senders): remembered, an address check is a dict lookup.
         self.trusts = lru_cache(maxsize=1024)(self._trusts)
+
+    def of_request(self, scope: dict[str, Any], headers: dict[str, str]) -> str | None:
+        """The client's address for an ASGI ``scope`` whose decoded ``headers`` are at hand."""
+        peer = scope.get("client")
+        return self.of(peer[0] if peer else None, headers.get("x-forwarded-for"))
 
     def of(self, peer: str | None, forwarded_for: str | None) -> str | None:
         """The client's address, given the connection's ``peer`` and the request's header."""

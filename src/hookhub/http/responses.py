@@ -8,6 +8,14 @@ from hookhub.errors import HookhubError
 from hookhub.http.dispatch import Send
 
 JSON = b"application/json"
+# CORS for a simple request from a browser (they send Origin on every cross-origin request): the
+# headers the API stack's CORS middleware adds, which the plain-ASGI fast paths add themselves.
+CORS_SIMPLE = ((b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"*"))
+
+
+def error_headers(error: HookhubError) -> list[tuple[bytes, bytes]]:
+    """An error's own headers (Allow, Retry-After, …) as ASGI header pairs."""
+    return [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
 
 
 def response_messages(
@@ -39,5 +47,4 @@ async def send_bytes(
 
 
 async def send_error(send: Send, error: HookhubError) -> None:
-    extra = [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-    await send_bytes(send, error.status, error.body(), headers=extra)
+    await send_bytes(send, error.status, error.body(), headers=error_headers(error))

@@ -7,8 +7,7 @@ from typing import Any
 
 from hookhub.errors import HookhubError
 from hookhub.http.dispatch import Send
-
-JSON = b"application/json"
+from hookhub.http.responses import JSON, error_headers, response_messages
 
 
 @dataclass(slots=True)
@@ -20,17 +19,7 @@ class Answer:
 
     def messages(self, extra: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
         """The ASGI ``http.response.start`` and ``http.response.body`` messages of this answer."""
-        body = self.body
-        headers = [
-            (b"content-type", self.content_type),
-            (b"content-length", b"%d" % len(body)),
-            *self.headers,
-            *extra,
-        ]
-        return (
-            {"type": "http.response.start", "status": self.status, "headers": headers},
-            {"type": "http.response.body", "body": body},
-        )
+        return response_messages(self.status, self.body, self.content_type, [*self.headers, *extra])
 
     async def send(self, send: Send, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         start, body = self.messages(extra)
@@ -39,5 +28,4 @@ class Answer:
 
 
 def error_answer(error: HookhubError) -> Answer:
-    headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
-    return Answer(error.status, error.body(), JSON, headers)
+    return Answer(error.status, error.body(), JSON, error_headers(error))

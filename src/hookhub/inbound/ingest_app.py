@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from hookhub.errors import HookhubError, NotFound, PayloadTooLarge, ServiceUnavailable
 from hookhub.http.body_limit import read_body
 from hookhub.http.dispatch import Receive, Scope, Send
+from hookhub.http.responses import CORS_SIMPLE
 from hookhub.inbound.answer import Answer, error_answer
 from hookhub.inbound.cache import NOT_CACHED
 from hookhub.inbound.compiled import CompiledSource
@@ -99,7 +100,7 @@ class IngestApp:
             log.exception("ingest failed for source %s", source.id)
             answer = error_answer(ServiceUnavailable("The event could not be stored; retry later."))
         # Both messages sent from here, without Answer.send's coroutine: this runs on every request.
-        start, body = answer.messages(_CORS_SIMPLE if "origin" in headers else ())
+        start, body = answer.messages(CORS_SIMPLE if "origin" in headers else ())
         await send(start)
         await send(body)
         self.runtime.metrics.ingest_answered(source.id, answer.status)
@@ -121,15 +122,8 @@ class IngestApp:
                 return _too_large(limit)
             body += rest
         request.body = body
-        client = scope.get("client")
-        client_ip = self.pipeline.client_address.of(
-            client[0] if client else None, request.headers.get("x-forwarded-for")
-        )
+        client_ip = self.pipeline.client_address.of_request(scope, request.headers)
         return await self.pipeline.accept(source, request, client_ip)
-
-
-# For the browsers (they send Origin on every cross-origin request), as the API's CORS middleware.
-_CORS_SIMPLE = ((b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"*"))
 
 
 def _declared_length(value: str | None) -> int | None:

@@ -46,8 +46,7 @@ async def serve_producer(app: IngestApp, scope: Scope, receive: Receive, send: S
             await send({"type": "websocket.send", "text": text})
 
     unregister = await app.runtime.relay.add_producer(source.id, send_text)
-    peer = scope.get("client")
-    client_ip = app.pipeline.client_address.of(peer[0] if peer else None, headers.get("x-forwarded-for"))
+    client_ip = app.pipeline.client_address.of_request(scope, headers)
     query_string = scope["query_string"].decode("latin-1")
     url = app.pipeline.base_url + scope["path"] + ("?" + query_string if query_string else "")
     try:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from hookhub.errors import HookhubError, PayloadTooLarge
 from hookhub.http.body_limit import read_body
 from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
-from hookhub.http.responses import response_messages
+from hookhub.http.responses import CORS_SIMPLE, error_headers, response_messages
 from hookhub.outbound.message_models import MessageIn
 from hookhub.outbound.message_writer import message_out, queue_message, writer_for
 from hookhub.outbound.wire import parse_json
@@ -23,8 +23,6 @@ from hookhub.runtime import Runtime
 
 PREFIX = "/api/v1/app/"
 _PATH = re.compile(r"^/api/v1/app/([^/]+)/msg/?$")
-# For the browsers (they send Origin on every cross-origin request), as the stack's CORS middleware.
-_CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"*")]
 _FALSE = {"false", "0", "no", "off"}
 
 
@@ -42,7 +40,7 @@ class MessageFastPath:
             return self.stack(scope, receive, send)
         authorization = None
         length = None
-        cors: list[tuple[bytes, bytes]] = []
+        cors: tuple[tuple[bytes, bytes], ...] = ()
         for name, value in scope["headers"]:
             if name == b"idempotency-key":
                 return self.stack(scope, receive, send)  # stored and replayed by the middleware
@@ -51,7 +49,7 @@ class MessageFastPath:
             elif name == b"content-length":
                 length = value
             elif name == b"origin":
-                cors = _CORS
+                cors = CORS_SIMPLE
         return self._create(scope, receive, send, match.group(1), authorization, length, cors)
 
     def _too_large(self) -> PayloadTooLarge:
@@ -65,7 +63,7 @@ class MessageFastPath:
         app_ref: str,
         authorization: str | None,
         length: bytes | None,
-        cors: list[tuple[bytes, bytes]],
+        cors: tuple[tuple[bytes, bytes], ...],
     ) -> None:
         try:
             if length is not None and length.isdigit() and int(length) > self.max_body:
@@ -84,10 +82,9 @@ class MessageFastPath:
             row, committed = queue_message(self.writer, principal, app_ref, body)
             await committed
             answer = message_out(row, body, with_content=with_content)
-            start, rest = response_messages(202, answer, headers=cors)
+            start, rest = response_messages(202, answer, headers=[*cors])
         except HookhubError as exc:
-            extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-            start, rest = response_messages(exc.status, exc.body(), headers=[*cors, *extra])
+            start, rest = response_messages(exc.status, exc.body(), headers=[*cors, *error_headers(exc)])
         # Sent from here, not through send_bytes' coroutine: this runs on every create.
         await send(start)
         await send(rest)
