@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 UVICORN_FLAGS = ("--loop", "uvloop", "--workers", "1", "--no-access-log")
-HOOKHUB_HTTP = "hookhub.http.protocol:CoalescingHttpToolsProtocol"  # what ``hookhub serve`` runs
+HOOKHUB_HTTP = "hookhub.http.protocol:HttpProtocol"  # what ``hookhub serve`` runs
 
 
 def free_port() -> int:

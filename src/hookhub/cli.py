@@ -61,7 +61,7 @@ def serve(
 
     from hookhub import logs
     from hookhub.app import create_app
-    from hookhub.http.protocol import CoalescingHttpToolsProtocol
+    from hookhub.http.protocol import HttpProtocol
 
     settings = _settings(host=host, port=port, run_worker=worker)
     token = asyncio.run(_bootstrap(settings))
@@ -75,7 +75,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=CoalescingHttpToolsProtocol,
+        http=HttpProtocol,
         interface="asgi3",  # the app is a plain callable returning an awaitable (dispatch.py)
         log_level=settings.log_level,
         log_config=logs.config(settings.log_level, settings.log_format),

@@ -19,6 +19,7 @@ import uvicorn
 
 from hookhub.app import create_app
 from hookhub.config import Settings
+from hookhub.http.protocol import HttpProtocol
 from hookhub.ids import new_id
 from hookhub.relay.events import listener_event_from_row
 from hookhub.runtime import Runtime
@@ -97,7 +98,9 @@ async def running_node(database_url: str, redis_url: str | None = None) -> Async
     runtime = Runtime(settings)
     port = free_port()
     app = create_app(runtime=runtime)  # a plain callable: uvicorn must be told it is ASGI 3
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", interface="asgi3")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", interface="asgi3", http=HttpProtocol
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -1,65 +1,338 @@
-"""uvicorn's httptools protocol, sending each response's head and body in one write.
+"""hookhub's HTTP/1.1 connection: httptools parses, uvicorn runs the server around it.
 
-uvicorn writes the status line and headers as soon as ``http.response.start`` arrives and the body
-on ``http.response.body``: two ``send`` system calls and two TCP segments for every small
-response, and the system call is the largest single cost of answering. Here a request's writes
-are held until the loop's next turn and go out together: an app that sends head and body in one
-go (every hookhub answer does) costs one system call; one that sends the head and streams later
-(server-sent events) has its head sent on the next turn, a few microseconds later.
+``serve`` passes this class to uvicorn as its ``http`` protocol. uvicorn still owns the sockets,
+workers, lifespan, signals, graceful shutdown and the WebSocket protocol (an upgrade is handed to
+it); this class replaces uvicorn's per-request cycle, which costs a request an ``asyncio.Event``,
+a wrapping coroutine, a coroutine per ``receive`` and ``send``, two regex searches per response
+header, and a keep-alive timer armed and cancelled around every request. Here:
 
-``serve`` passes the class to uvicorn as its ``http`` protocol; everything else is uvicorn's.
+- ``receive`` and ``send`` are plain functions returning done futures (``exchange.py``);
+- the app's errors are handled in its task's done callback, not a wrapping coroutine;
+- the response head is checked with one match and leaves with the body in one write;
+- one timer per connection checks for idleness every ``timeout_keep_alive`` seconds, and a
+  request only notes the time.
+
+Behaviour follows uvicorn's: pipelined requests are answered in order, a request body over 64 KiB
+waiting to be read pauses the socket, ``Expect: 100-continue`` is answered on the first
+``receive``, an app error before the answer gives a 500, a malformed request a 400.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
+import urllib.parse
+from collections import deque
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.config import Config
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, service_unavailable
+from uvicorn.protocols.utils import (
+    get_client_addr,
+    get_local_addr,
+    get_path_with_query_string,
+    get_remote_addr,
+    is_ssl,
+)
+from uvicorn.server import ServerState
+
+from hookhub.http.exchange import Exchange
+
+logger = logging.getLogger("uvicorn.error")
+access_logger = logging.getLogger("uvicorn.access")
+
+_ASGI = {"version": "3.0", "spec_version": "2.3"}
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
+_BAD_REQUEST = (
+    b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 29\r\nconnection: close\r\n\r\nInvalid HTTP request received."
+)
 
 
-class _HeldWrites:
-    """Stands in for the transport of one request/response cycle: ``write`` holds the data and
-    flushes it all, in order, on the loop's next turn (or at ``close``)."""
+class _DefaultHeaders:
+    """uvicorn's default headers (Date, and any configured), encoded once per change: the server
+    replaces the list every second."""
 
-    __slots__ = ("_held", "_loop", "_transport")
+    encoded_from: list[tuple[bytes, bytes]] | None = None
+    encoded = b""
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._held: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        if not self._held:
-            self._loop.call_soon(self.flush)
-        self._held.append(data)
-
-    def flush(self) -> None:
-        held = self._held
-        if held:
-            self._held = []
-            if self._transport.is_closing():  # the client left meanwhile: nobody to send it to
-                return
-            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, …
-        return getattr(self._transport, name)
+    @classmethod
+    def of(cls, state: ServerState) -> bytes:
+        headers = state.default_headers
+        if headers is not cls.encoded_from:
+            cls.encoded = b"".join(b"%b: %b\r\n" % pair for pair in headers)
+            cls.encoded_from = headers
+        return cls.encoded
 
 
-class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+class HttpProtocol(asyncio.Protocol):
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        if not config.loaded:
+            config.load()
+        self.config = config
+        self.app = config.loaded_app
+        self.loop = _loop or asyncio.get_event_loop()
+        self.server_state = server_state
+        self.app_state = app_state
+        self.tasks = server_state.tasks
+        self.access_log = access_logger.hasHandlers()
+        self.parser = httptools.HttpRequestParser(self)
+        # Answer the first of pipelined requests sent after a "Connection: close" one.
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.keep_alive_seconds = config.timeout_keep_alive
+        self.root_path = config.root_path
+        self.writable: asyncio.Future[None] = self._done_future()
+
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.server: tuple[str, int | None] | None = None
+        self.client: tuple[str, int] | None = None
+        self.scheme = "http"
+        self.read_paused = False
+        self.last_active = 0.0
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.active: Exchange | None = None  # the request being answered
+        self.parsing: Exchange | None = None  # the latest request parsed (its body arrives here)
+        self.pipeline: deque[Exchange] = deque()  # parsed, waiting for ``active`` to be answered
+
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.expect_100 = False
+
+    def _done_future(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = self.loop.create_future()
+        future.set_result(None)
+        return future
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.server_state.connections.add(self)
+        self.transport = transport  # type: ignore[assignment]
+        self.server = get_local_addr(self.transport)
+        self.client = get_remote_addr(self.transport)
+        self.scheme = "https" if is_ssl(self.transport) else "http"
+        self.last_active = self.loop.time()
+        self.idle_timer = self.loop.call_later(self.keep_alive_seconds, self._check_idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server_state.connections.discard(self)
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+        for exchange in (self.active, self.parsing, *self.pipeline):
+            if exchange is not None:
+                exchange.disconnect()
+        self.pipeline.clear()
+        if not self.writable.done():
+            self.writable.set_result(None)
+        if exc is None:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_active = self.loop.time()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._is_websocket_upgrade():
+                self._upgrade_to_websocket()
+            else:
+                logger.warning("Unsupported upgrade request.")
+        except httptools.HttpParserError:
+            logger.warning("Invalid HTTP request received.")
+            if not self.transport.is_closing():
+                self.transport.write(_BAD_REQUEST)
+                self.transport.close()
+
+    def eof_received(self) -> None:
+        pass
+
+    def pause_writing(self) -> None:
+        if self.writable.done():
+            self.writable = self.loop.create_future()
+
+    def resume_writing(self) -> None:
+        if not self.writable.done():
+            self.writable.set_result(None)
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.expect_100 = False
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100 = True
+        self.headers.append((name, value))
+
     def on_headers_complete(self) -> None:
-        super().on_headers_complete()
-        cycle = self.cycle
-        # A WebSocket upgrade returns before making a new cycle; never wrap a cycle twice.
-        if cycle is not None and cycle.transport is self.transport:
-            cycle.transport = _HeldWrites(self.transport, self.loop)  # type: ignore[assignment]
+        parser = self.parser
+        if parser.should_upgrade() and self._is_websocket_upgrade():
+            return  # data_received hands the connection over when httptools raises the upgrade
+        http_version = parser.get_http_version()
+        method = parser.get_method()
+        url = httptools.parse_url(self.url)
+        raw_path = url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        root_path = self.root_path
+        scope = {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": http_version,
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,
+            "method": _METHODS.get(method) or method.decode("ascii"),
+            "root_path": root_path,
+            "path": root_path + path if root_path else path,
+            "raw_path": root_path.encode("ascii") + raw_path if root_path else raw_path,
+            "query_string": url.query or b"",
+            "headers": self.headers,
+            "state": self.app_state.copy(),
+        }
+        keep_alive = http_version != "1.0" and parser.should_keep_alive()
+        exchange = Exchange(self, scope, keep_alive, self.expect_100)
+        self.parsing = exchange
+        if self.active is None:
+            self._start(exchange)
+        else:
+            self.pipeline.append(exchange)
+            self.pause_reading()
+
+    def on_body(self, body: bytes) -> None:
+        exchange = self.parsing
+        if exchange is not None and exchange.body_received(body) > HIGH_WATER_LIMIT:
+            self.pause_reading()
+
+    def on_message_complete(self) -> None:
+        exchange = self.parsing
+        if exchange is not None:
+            exchange.body_complete()
+
+    # The exchanges
+
+    def _start(self, exchange: Exchange) -> None:
+        self.active = exchange
+        app = self.app
+        limit = self.config.limit_concurrency
+        if limit is not None and (len(self.server_state.connections) >= limit or len(self.tasks) >= limit):
+            logger.warning("Exceeded concurrency limit.")
+            app = service_unavailable
+        call = app(exchange.scope, exchange.receive, exchange.send)
+        context = contextvars.Context() if self.config.reset_contextvars else None
+        task = self.loop.create_task(call, context=context)
+        task.add_done_callback(exchange.app_finished)
+        self.tasks.add(task)
+
+    def response_complete(self, exchange: Exchange) -> None:
+        """The answer to ``active`` has gone out: start the next pipelined request, if any."""
+        self.server_state.total_requests += 1
+        if exchange is not self.active:
+            return
+        self.active = None
+        if self.parsing is exchange:
+            self.parsing = None
+        if not exchange.keep_alive:
+            self.transport.close()
+            return
+        if self.transport.is_closing():
+            return
+        self.last_active = self.loop.time()
+        if self.pipeline:
+            self._start(self.pipeline.popleft())
+        self.resume_reading()
+
+    def default_headers(self) -> bytes:
+        return _DefaultHeaders.of(self.server_state)
+
+    def log_access(self, scope: dict[str, Any], status: int) -> None:
+        access_logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            get_client_addr(scope),  # type: ignore[arg-type]
+            scope["method"],
+            get_path_with_query_string(scope),  # type: ignore[arg-type]
+            scope["http_version"],
+            status,
+        )
+
+    # Flow control and the connection's life
+
+    def pause_reading(self) -> None:
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.read_paused and not self.pipeline:
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    def _check_idle(self) -> None:
+        """Close a keep-alive connection nobody has used for ``timeout_keep_alive`` seconds; one
+        with a request in progress is never idle."""
+        wait = self.keep_alive_seconds
+        if self.active is None:
+            idle = self.loop.time() - self.last_active
+            if idle >= wait:
+                self.idle_timer = None
+                self.transport.close()
+                return
+            wait -= idle
+        self.idle_timer = self.loop.call_later(wait, self._check_idle)
 
     def shutdown(self) -> None:
-        cycle = self.cycle
-        if cycle is not None and isinstance(cycle.transport, _HeldWrites):
-            cycle.transport.flush()  # an answer completed this turn goes out before the close
-        super().shutdown()
+        """The server is stopping: close now if idle, else after the answer in progress."""
+        active = self.active
+        if active is None:
+            self.transport.close()
+        else:
+            active.keep_alive = False
+            for queued in self.pipeline:
+                queued.disconnect()
+            self.pipeline.clear()
+
+    # WebSocket: handed over to uvicorn's protocol
+
+    def _is_websocket_upgrade(self) -> bool:
+        if self.config.ws_protocol_class is None:
+            return False
+        connection: list[bytes] = []
+        upgrade = None
+        for name, value in self.headers:
+            if name == b"connection":
+                connection = [token.strip() for token in value.lower().split(b",")]
+            elif name == b"upgrade":
+                upgrade = value.lower()
+        return b"upgrade" in connection and upgrade == b"websocket"
+
+    def _upgrade_to_websocket(self) -> None:
+        self.server_state.connections.discard(self)
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+        method = self.parser.get_method()
+        request = [method, b" ", self.url, b" HTTP/1.1\r\n"]
+        for name, value in self.headers:
+            request += (name, b": ", value, b"\r\n")
+        request.append(b"\r\n")
+        protocol = self.config.ws_protocol_class(  # type: ignore[misc, call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.app_state
+        )
+        protocol.connection_made(self.transport)
+        protocol.data_received(b"".join(request))
+        self.transport.set_protocol(protocol)

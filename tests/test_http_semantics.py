@@ -1,0 +1,389 @@
+"""HTTP/1.1 as ``serve`` speaks it: hookhub's protocol (``hookhub.http.protocol``) against the
+same app and the same requests as uvicorn's own httptools protocol, which every test also runs
+on, so each asserts behaviour both give. Real clients (httpx, websockets) where they can say what
+is checked; a raw socket where the point is the bytes on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from websockets.sync.client import connect as websocket_connect
+
+from hookhub.http.protocol import HttpProtocol
+from tests.support.server import free_port
+
+KEEP_ALIVE_SECONDS = 1
+PROTOCOLS = {"hookhub": HttpProtocol, "uvicorn": HttpToolsProtocol}
+
+
+class _App:
+    """Routes by path; ``disconnects`` collects what ``receive`` said after a client left."""
+
+    def __init__(self) -> None:
+        self.disconnects: list[str] = []
+        self.disconnected = threading.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        if path == "/boom-before":
+            raise RuntimeError("before the answer")
+        if path == "/nothing":
+            return
+        if path.startswith("/inject"):
+            smuggled = (
+                (b"x-note: a\r\nx-evil", b"1") if path == "/inject-name" else (b"x-note", b"a\r\nx-evil: 1")
+            )
+            headers = [(b"content-length", b"2"), smuggled]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b"ok"})
+            return
+        if path == "/boom-after":
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]}
+            )
+            await send({"type": "http.response.body", "body": b"12345", "more_body": True})
+            raise RuntimeError("during the answer")
+        if path == "/stream":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            for i in range(5):
+                await send({"type": "http.response.body", "body": f"part {i}\n".encode(), "more_body": True})
+                await asyncio.sleep(0.01)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if path == "/big":
+            size = int(scope["query_string"].decode().partition("=")[2])
+            await _answer_in_pieces(send, size)
+            return
+        if path == "/wait-for-disconnect":
+            await _read_body(receive)
+            message = await receive()
+            self.disconnects.append(message["type"])
+            self.disconnected.set()
+            return
+        body = await _read_body(receive)
+        if path == "/slow":
+            await asyncio.sleep(2)
+        answer = {
+            "method": scope["method"],
+            "path": path,
+            "raw_path": scope["raw_path"].decode(),
+            "query": scope["query_string"].decode(),
+            "http_version": scope["http_version"],
+            "client_port": scope["client"][1],
+            "body_length": len(body),
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "body": body.decode(errors="replace") if len(body) < 100 else "",
+        }
+        data = json.dumps(answer).encode()
+        if scope["method"] == "HEAD":
+            data = b"hello"
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+    async def _websocket(self, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        await send({"type": "websocket.send", "text": "echo: " + message["text"]})
+        await send({"type": "websocket.close"})
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _answer_in_pieces(send: Any, size: int) -> None:
+    headers = [(b"content-length", str(size).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    piece = bytes(range(256)) * 256  # 64 KiB
+    sent = 0
+    while sent < size:
+        chunk = piece[: min(len(piece), size - sent)]
+        sent += len(chunk)
+        await send({"type": "http.response.body", "body": chunk, "more_body": sent < size})
+
+
+def _expected_big(size: int) -> bytes:
+    piece = bytes(range(256)) * 256
+    return (piece * (size // len(piece) + 1))[:size]
+
+
+class _Server:
+    def __init__(self, protocol: type, app: _App) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            loop="uvloop",
+            http=protocol,
+            interface="asgi3",
+            log_level="critical",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+class _LoopErrors(logging.Handler):
+    """What the event loop reports as errors (a write to a closed transport, a callback that
+    raised): none of the tests here should cause one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture(scope="module", params=list(PROTOCOLS))
+def server(request: pytest.FixtureRequest) -> Iterator[_Server]:
+    loop_errors = _LoopErrors()
+    logging.getLogger("asyncio").addHandler(loop_errors)
+    try:
+        with _Server(PROTOCOLS[request.param], _App()) as running:
+            yield running
+    finally:
+        logging.getLogger("asyncio").removeHandler(loop_errors)
+    assert loop_errors.messages == []
+
+
+def _raw(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.settimeout(5)
+    return sock
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def _responses(data: bytes) -> list[tuple[bytes, bytes]]:
+    """Split bytes holding Content-Length responses into (head, body) pairs."""
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lengths = [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+        length = int(lengths[0].split(b":")[1]) if lengths else 0
+        out.append((head, rest[:length]))
+        data = rest[length:]
+    return out
+
+
+def test_a_keep_alive_client_reuses_one_connection(server: _Server) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        ports = {client.post("/echo", content=b"x").json()["client_port"] for _ in range(20)}
+    assert len(ports) == 1
+
+
+def test_path_query_and_raw_path(server: _Server) -> None:
+    answer = httpx.get(server.url + "/echo/a%20b?x=1&y=%2F").json()
+    assert answer["path"] == "/echo/a b"
+    assert answer["raw_path"] == "/echo/a%20b"
+    assert answer["query"] == "x=1&y=%2F"
+    assert answer["method"] == "GET"
+
+
+def test_http_1_0_gets_its_answer_and_the_connection_closed(server: _Server) -> None:
+    with _raw(server.port) as sock:
+        sock.sendall(b"POST /echo HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc")
+        data = _read_until_closed(sock)
+    ((head, body),) = _responses(data)
+    assert head.startswith(b"HTTP/1.1 200")
+    assert json.loads(body)["http_version"] == "1.0"
+    assert json.loads(body)["body"] == "abc"
+
+
+def test_connection_close_is_honoured(server: _Server) -> None:
+    with _raw(server.port) as sock:
+        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = _read_until_closed(sock)
+    ((head, _body),) = _responses(data)
+    assert b"connection: close" in head.lower()
+
+
+def test_a_chunked_request_body_arrives_whole(server: _Server) -> None:
+    parts = [bytes([i]) * 1000 for i in range(50)]
+    answer = httpx.post(server.url + "/echo", content=iter(parts)).json()
+    assert answer["body_sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+def test_a_large_body_arrives_whole_both_ways(server: _Server) -> None:
+    body = bytes(range(256)) * 16384  # 4 MiB, past the 64 KiB that pauses reading
+    answer = httpx.post(server.url + "/echo", content=body, timeout=30).json()
+    assert answer["body_length"] == len(body)
+    assert answer["body_sha256"] == hashlib.sha256(body).hexdigest()
+    size = 8 * 1024 * 1024 + 7
+    assert httpx.get(server.url + f"/big?size={size}", timeout=30).content == _expected_big(size)
+
+
+def test_a_slow_reader_gets_every_byte(server: _Server) -> None:
+    """The server's writes back up (pause_writing) while the client does not read."""
+    size = 16 * 1024 * 1024
+    with _raw(server.port) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.sendall(f"GET /big?size={size} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        time.sleep(0.5)
+        sock.settimeout(30)
+        data = _read_until_closed(sock)
+    ((_head, body),) = _responses(data)
+    assert body == _expected_big(size)
+
+
+def test_expect_100_continue(server: _Server) -> None:
+    with _raw(server.port) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            interim += sock.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(b"hello")
+        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = interim.partition(b"\r\n\r\n")[2] + _read_until_closed(sock)
+    (_, first), (_, second) = _responses(data)
+    assert json.loads(first)["body"] == "hello"
+    assert json.loads(second)["method"] == "GET"
+
+
+def test_head_answers_without_a_body(server: _Server) -> None:
+    with _raw(server.port) as sock:
+        sock.sendall(b"HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = _read_until_closed(sock)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"content-length: 5" in head.lower()
+    assert rest.startswith(b"HTTP/1.1 200")  # the next answer follows the head directly
+
+
+def test_an_answer_without_a_length_is_chunked(server: _Server) -> None:
+    with httpx.stream("GET", server.url + "/stream") as response:
+        assert response.headers["transfer-encoding"] == "chunked"
+        assert response.read() == b"".join(f"part {i}\n".encode() for i in range(5))
+
+
+def test_pipelined_posts_are_answered_in_order(server: _Server) -> None:
+    requests = [f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nbody-{i}" for i in range(5)]
+    requests.append("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    with _raw(server.port) as sock:
+        sock.sendall("".join(requests).encode())
+        data = _read_until_closed(sock)
+    bodies = [json.loads(body)["body"] for _, body in _responses(data)]
+    assert bodies == [f"body-{i}" for i in range(5)] + [""]
+
+
+def test_an_error_before_the_answer_is_a_500(server: _Server) -> None:
+    response = httpx.get(server.url + "/boom-before")
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
+    assert response.headers["connection"] == "close"
+
+
+def test_an_app_that_never_answers_gets_a_500(server: _Server) -> None:
+    assert httpx.get(server.url + "/nothing").status_code == 500
+
+
+def test_an_error_during_the_answer_cuts_the_connection(server: _Server) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(server.url + "/boom-after")
+
+
+@pytest.mark.parametrize("path", ["/inject", "/inject-name"])
+def test_a_header_carrying_a_line_break_is_refused(server: _Server, path: str) -> None:
+    with _raw(server.port) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        data = _read_until_closed(sock)
+    assert b"x-evil" not in data
+    assert data == b"" or data.startswith(b"HTTP/1.1 500")  # uvicorn closes, hookhub answers 500
+
+
+def test_a_malformed_request_is_a_400(server: _Server) -> None:
+    with _raw(server.port) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        data = _read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 400")
+
+
+def test_the_app_hears_that_the_client_left(server: _Server) -> None:
+    server.app.disconnected.clear()
+    with _raw(server.port) as sock:
+        sock.sendall(b"POST /wait-for-disconnect HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+        time.sleep(0.1)
+    assert server.app.disconnected.wait(5)
+    assert server.app.disconnects[-1] == "http.disconnect"
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server: _Server) -> None:
+    with _raw(server.port) as sock:
+        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.settimeout(KEEP_ALIVE_SECONDS * 5)
+        data = _read_until_closed(sock)  # returns when the server closes
+    assert len(_responses(data)) == 1
+
+
+def test_a_request_longer_than_the_keep_alive_timeout_is_answered(server: _Server) -> None:
+    response = httpx.post(server.url + "/slow", content=b"x", timeout=10)
+    assert response.status_code == 200
+    assert response.json()["body"] == "x"
+
+
+def test_a_websocket_upgrade_is_handed_over(server: _Server) -> None:
+    with websocket_connect(f"ws://127.0.0.1:{server.port}/ws") as ws:
+        ws.send("hi")
+        assert ws.recv(timeout=5) == "echo: hi"
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+def test_shutdown_lets_the_answer_in_progress_finish(protocol: str) -> None:
+    with _Server(PROTOCOLS[protocol], _App()) as running:
+        result: dict[str, Any] = {}
+
+        def slow_request() -> None:
+            response = httpx.post(running.url + "/slow", content=b"last", timeout=10)
+            result.update(status=response.status_code, body=response.json()["body"])
+
+        client = threading.Thread(target=slow_request)
+        client.start()
+        time.sleep(0.5)
+        running.server.should_exit = True
+        client.join(10)
+    assert result == {"status": 200, "body": "last"}
