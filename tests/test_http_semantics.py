@@ -35,7 +35,13 @@ class _App:
         self.disconnects: list[str] = []
         self.disconnected = threading.Event()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        """A plain callable handing back a coroutine, as hookhub's dispatcher is."""
+        if scope.get("path") == "/boom-sync":
+            raise RuntimeError("before there is a coroutine")
+        return self._handle(scope, receive, send)
+
+    async def _handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
             await self._websocket(receive, send)
             return
@@ -145,6 +151,7 @@ class _Server:
             interface="asgi3",
             log_level="critical",
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            proxy_headers=False,  # as serve runs: the app is called directly, not via a middleware
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -316,6 +323,12 @@ def test_an_error_before_the_answer_is_a_500(server: _Server) -> None:
     assert response.status_code == 500
     assert response.text == "Internal Server Error"
     assert response.headers["connection"] == "close"
+
+
+def test_an_app_failing_before_its_coroutine_is_a_500(server: _Server) -> None:
+    response = httpx.get(server.url + "/boom-sync")
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
 
 
 def test_an_app_that_never_answers_gets_a_500(server: _Server) -> None:

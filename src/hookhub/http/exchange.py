@@ -264,18 +264,18 @@ class Exchange:
                 pass
             elif not self.started:
                 logger.error("ASGI callable returned without starting response.")
-                self._internal_error()
+                self.internal_error()
             elif not self.complete:
                 logger.error("ASGI callable returned without completing response.")
                 protocol.transport.close()
             return
         logger.error(problem, exc_info=error)
         if not self.started and not self.disconnected:
-            self._internal_error()
+            self.internal_error()
         else:
             protocol.transport.close()
 
-    def _internal_error(self) -> None:
+    def internal_error(self) -> None:
         self.started = self.complete = True
         self.keep_alive = False
         self._wake_with(DISCONNECT)

@@ -53,18 +53,19 @@ _BAD_REQUEST = (
 
 class _DefaultHeaders:
     """uvicorn's default headers (Date, and any configured), encoded once per change: the server
-    replaces the list every second."""
+    replaces the list every second. One tuple, swapped whole, so that servers in several threads
+    never see one list with another's bytes."""
 
-    encoded_from: list[tuple[bytes, bytes]] | None = None
-    encoded = b""
+    latest: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
 
     @classmethod
     def of(cls, state: ServerState) -> bytes:
         headers = state.default_headers
-        if headers is not cls.encoded_from:
-            cls.encoded = b"".join(b"%b: %b\r\n" % pair for pair in headers)
-            cls.encoded_from = headers
-        return cls.encoded
+        encoded_from, encoded = cls.latest
+        if headers is not encoded_from:
+            encoded = b"".join(b"%b: %b\r\n" % pair for pair in headers)
+            cls.latest = (headers, encoded)
+        return encoded
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -233,9 +234,14 @@ class HttpProtocol(asyncio.Protocol):
         if limit is not None and (len(self.server_state.connections) >= limit or len(self.tasks) >= limit):
             logger.warning("Exceeded concurrency limit.")
             app = service_unavailable
-        call = app(exchange.scope, exchange.receive, exchange.send)
         context = contextvars.Context() if self.config.reset_contextvars else None
-        task = self.loop.create_task(call, context=context)
+        try:  # a plain-callable app can fail before it hands back a coroutine
+            call = app(exchange.scope, exchange.receive, exchange.send)
+            task = self.loop.create_task(call, context=context)
+        except Exception as exc:
+            logger.error("Exception in ASGI application\n", exc_info=exc)
+            exchange.internal_error()
+            return
         task.add_done_callback(exchange.app_finished)
         self.tasks.add(task)
 
