@@ -6,6 +6,7 @@ is checked; a raw socket where the point is the bytes on the wire."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -77,6 +78,15 @@ class _App:
             size = int(scope["query_string"].decode().partition("=")[2])
             await _answer_in_pieces(send, size)
             return
+        if path == "/impatient":  # gives up on one receive while the body is still on its way
+            first = await receive()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(receive(), 0.05)
+            rest = await _read_body(receive)
+            answer = str(len(first["body"]) + len(rest)).encode()
+            await send({"type": "http.response.start", "status": 200, "headers": _length(answer)})
+            await send({"type": "http.response.body", "body": answer})
+            return
         if path == "/wait-for-disconnect":
             await _read_body(receive)
             message = await receive()
@@ -110,6 +120,10 @@ class _App:
         message = await receive()
         await send({"type": "websocket.send", "text": "echo: " + message["text"]})
         await send({"type": "websocket.close"})
+
+
+def _length(body: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"content-length", str(len(body)).encode())]
 
 
 async def _read_body(receive: Any) -> bytes:
@@ -300,6 +314,19 @@ def test_head_answers_without_a_body(server: _Server) -> None:
     head, _, rest = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"content-length: 5" in head.lower()
     assert rest.startswith(b"HTTP/1.1 200")  # the next answer follows the head directly
+
+
+def test_a_receive_given_up_on_loses_no_body(server: _Server) -> None:
+    with _raw(server.port) as sock:
+        sock.sendall(b"POST /impatient HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nfirst")
+        time.sleep(0.3)  # the app's second receive times out meanwhile
+        sock.sendall(b"-last")
+        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = _read_until_closed(sock)
+    (head, body), (_, second) = _responses(data)
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body == b"10"
+    assert json.loads(second)["method"] == "GET"
 
 
 def test_an_answer_without_a_length_is_chunked(server: _Server) -> None:

@@ -86,9 +86,8 @@ class Exchange:
 
     def body_received(self, body: bytes) -> int:
         """Keep a piece of the body for ``receive``; the number of bytes now waiting."""
-        waiter = self._waiter
+        waiter = self._take_waiter()
         if waiter is not None:
-            self._waiter = None
             waiter.set_result({"type": "http.request", "body": body, "more_body": True})
             return 0
         chunks = self._chunks
@@ -97,9 +96,8 @@ class Exchange:
 
     def body_complete(self) -> None:
         self.more_body = False
-        waiter = self._waiter
+        waiter = self._take_waiter()
         if waiter is not None:
-            self._waiter = None
             self._body_delivered = True
             waiter.set_result({"type": "http.request", "body": b"", "more_body": False})
 
@@ -110,11 +108,15 @@ class Exchange:
         self._wake_with(DISCONNECT)
 
     def _wake_with(self, message: Message) -> None:
-        waiter = self._waiter
+        waiter = self._take_waiter()
         if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(message)
+            waiter.set_result(message)
+
+    def _take_waiter(self) -> asyncio.Future[Message] | None:
+        """The pending ``receive``, if the app still waits on it (a cancelled wait cancels it)."""
+        waiter = self._waiter
+        self._waiter = None
+        return None if waiter is None or waiter.done() else waiter
 
     # ASGI
 
@@ -124,8 +126,10 @@ class Exchange:
             self.expect_100 = False
             if not self.started and not protocol.transport.is_closing():
                 protocol.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if self._waiter is not None:
-            return self._waiter
+        waiter = self._take_waiter()
+        if waiter is not None:  # a second caller: both hear the same message
+            self._waiter = waiter
+            return waiter
         ready: asyncio.Future[Message] = protocol.loop.create_future()
         if self.disconnected or self.complete:
             ready.set_result(DISCONNECT)
@@ -202,7 +206,8 @@ class Exchange:
         self._chunked = chunked and not bodiless
         self._remaining = 0 if chunked or length is None else length
         if self._chunked:
-            protocol.transport.write(head)  # a stream: its head goes out now
+            if not protocol.transport.is_closing():
+                protocol.transport.write(head)  # a stream: its head goes out now
         else:
             # The body follows in the same turn when the app has it (every hookhub answer): one
             # write and one TCP segment for both. Flushed on the next turn if the body is late.
