@@ -35,6 +35,7 @@ class _App:
     def __init__(self) -> None:
         self.disconnects: list[str] = []
         self.disconnected = threading.Event()
+        self.sends_given_up: list[int] = []
 
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         """A plain callable handing back a coroutine, as hookhub's dispatcher is."""
@@ -73,6 +74,11 @@ class _App:
                 await send({"type": "http.response.body", "body": f"part {i}\n".encode(), "more_body": True})
                 await asyncio.sleep(0.01)
             await send({"type": "http.response.body", "body": b""})
+            return
+        if path == "/big-impatient":  # gives up on one send while the client is not reading
+            size = int(scope["query_string"].decode().partition("=")[2])
+            self.sends_given_up.clear()
+            await _answer_in_pieces(send, size, gave_up=self.sends_given_up)
             return
         if path == "/big":
             size = int(scope["query_string"].decode().partition("=")[2])
@@ -135,15 +141,23 @@ async def _read_body(receive: Any) -> bytes:
             return b"".join(chunks)
 
 
-async def _answer_in_pieces(send: Any, size: int) -> None:
+async def _answer_in_pieces(send: Any, size: int, *, gave_up: list[int] | None = None) -> None:
+    """``size`` bytes in 64 KiB pieces; with ``gave_up``, the first send that has to wait for the
+    client is given up on after 50 ms (and counted there), and the rest sent as usual."""
     headers = [(b"content-length", str(size).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    piece = bytes(range(256)) * 256  # 64 KiB
+    piece = bytes(range(256)) * 256
     sent = 0
     while sent < size:
         chunk = piece[: min(len(piece), size - sent)]
         sent += len(chunk)
-        await send({"type": "http.response.body", "body": chunk, "more_body": sent < size})
+        pending = send({"type": "http.response.body", "body": chunk, "more_body": sent < size})
+        if gave_up is not None and not gave_up and not pending.done():
+            gave_up.append(sent)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pending, 0.05)
+        else:
+            await pending
 
 
 def _expected_big(size: int) -> bytes:
@@ -289,6 +303,24 @@ def test_a_slow_reader_gets_every_byte(server: _Server) -> None:
         data = _read_until_closed(sock)
     ((_head, body),) = _responses(data)
     assert body == _expected_big(size)
+
+
+def test_a_send_given_up_on_loses_no_answer(server: _Server, request: pytest.FixtureRequest) -> None:
+    """An app times out one send while the client is not reading, then sends the rest."""
+    if "uvicorn" in request.node.callspec.id:
+        pytest.skip("uvicorn waits for the socket before writing: a cancelled send is not sent")
+    size = 16 * 1024 * 1024
+    with _raw(server.port) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.sendall(
+            f"GET /big-impatient?size={size} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+        )
+        time.sleep(0.5)
+        sock.settimeout(30)
+        data = _read_until_closed(sock)
+    ((_head, body),) = _responses(data)
+    assert body == _expected_big(size)
+    assert server.app.sends_given_up  # the case happened
 
 
 def test_expect_100_continue(server: _Server) -> None:

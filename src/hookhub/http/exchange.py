@@ -1,7 +1,8 @@
 """One HTTP/1.1 request and its response, as ASGI's ``receive`` and ``send``.
 
 Both are plain functions that do their work at once and hand back a future that is already
-done (or, while the client's socket is backed up, one that completes when it drains): an app
+done (or, while the client's socket is backed up, one that completes when it drains; the data is
+written either way, so a cancelled wait loses nothing): an app
 that awaits them does not pay for a coroutine per call. ``protocol.py`` parses the request and
 feeds the body in; this module frames the answer.
 """
@@ -151,10 +152,10 @@ class Exchange:
 
     def send(self, message: Message) -> Awaitable[None]:
         protocol = self._protocol
-        if self.disconnected:
-            return protocol.writable
         kind = message["type"]
-        if not self.started:
+        if self.disconnected:
+            pass  # dropped, as uvicorn does
+        elif not self.started:
             if kind != "http.response.start":
                 raise RuntimeError(f"Expected ASGI message 'http.response.start', but got {kind!r}.")
             self._start(message["status"], message.get("headers", ()))
@@ -164,7 +165,7 @@ class Exchange:
             self._body(message.get("body", b""), message.get("more_body", False))
         else:
             raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, after response already completed.")
-        return protocol.writable
+        return protocol.writable or protocol.drained()
 
     # The response
 

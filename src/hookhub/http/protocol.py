@@ -90,7 +90,11 @@ class HttpProtocol(asyncio.Protocol):
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self.keep_alive_seconds = config.timeout_keep_alive
         self.root_path = config.root_path
-        self.writable: asyncio.Future[None] = self._done_future()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.done.set_result(None)
+        # What ``send`` hands back: ``done``, or None while the client's socket is backed up.
+        self.writable: asyncio.Future[None] | None = self.done
+        self.drain_waiters: list[asyncio.Future[None]] = []
 
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.server: tuple[str, int | None] | None = None
@@ -106,11 +110,6 @@ class HttpProtocol(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.expect_100 = False
-
-    def _done_future(self) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = self.loop.create_future()
-        future.set_result(None)
-        return future
 
     # asyncio.Protocol
 
@@ -132,8 +131,7 @@ class HttpProtocol(asyncio.Protocol):
             if exchange is not None:
                 exchange.disconnect()
         self.pipeline.clear()
-        if not self.writable.done():
-            self.writable.set_result(None)
+        self.resume_writing()
         if exc is None:
             self.transport.close()
 
@@ -156,12 +154,20 @@ class HttpProtocol(asyncio.Protocol):
         pass
 
     def pause_writing(self) -> None:
-        if self.writable.done():
-            self.writable = self.loop.create_future()
+        self.writable = None
 
     def resume_writing(self) -> None:
-        if not self.writable.done():
-            self.writable.set_result(None)
+        self.writable = self.done
+        waiters, self.drain_waiters = self.drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():  # not cancelled by its task
+                waiter.set_result(None)
+
+    def drained(self) -> asyncio.Future[None]:
+        """A future of its own for each waiting ``send``: cancelling one leaves the others."""
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self.drain_waiters.append(waiter)
+        return waiter
 
     # httptools callbacks
 
