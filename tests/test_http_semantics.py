@@ -432,6 +432,16 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server: _Serv
     assert len(_responses(data)) == 1
 
 
+def test_a_connection_that_never_sends_a_request_is_closed(
+    server: _Server, request: pytest.FixtureRequest
+) -> None:
+    if "uvicorn" in request.node.callspec.id:
+        pytest.skip("uvicorn arms its keep-alive timer only after a response")
+    with _raw(server.port) as sock:
+        sock.settimeout(KEEP_ALIVE_SECONDS * 5)
+        assert sock.recv(65536) == b""  # the server closed it
+
+
 def test_a_request_longer_than_the_keep_alive_timeout_is_answered(server: _Server) -> None:
     response = httpx.post(server.url + "/slow", content=b"x", timeout=10)
     assert response.status_code == 200
