@@ -104,13 +104,22 @@ def uvicorn_app(name: str, target: str, workdir: Path, http: str = "httptools") 
     """A bare ASGI app from ``bench.apps`` under stock uvicorn (uvloop, httptools, one process),
     or with another ``--http`` protocol class."""
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
-    argv += [*UVICORN_FLAGS, "--http", http, "--log-level", "warning"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     url = f"http://127.0.0.1:{port}"
-    proc = Process(name, argv, workdir, env).start()
+    proc = Process(name, uvicorn_command(target, port, http), workdir, bench_env()).start()
     proc.wait_http(url + "/")
     return proc, url
+
+
+def uvicorn_command(target: str, port: int, http: str) -> list[str]:
+    argv = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
+    return [*argv, *UVICORN_FLAGS, "--http", http, "--log-level", "warning"]
+
+
+def bench_env(source_dir: Path | None = None) -> dict[str, str]:
+    """The environment that finds ``bench.apps`` (and ``source_dir``'s hookhub first, if given)."""
+    paths = [str(source_dir)] if source_dir else []
+    paths.append(str(Path(__file__).resolve().parent.parent))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def hookhub_command(*args: str) -> list[str]:

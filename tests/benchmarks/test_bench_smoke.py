@@ -132,8 +132,10 @@ def test_the_in_process_harness_drives_the_real_app(what: str) -> None:
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="bench.instructions needs valgrind")
 @pytest.mark.skipif(BACKEND != "sqlite", reason="bench.instructions runs on SQLite; once is enough")
-def test_instruction_counting_reads_callgrinds_totals(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("what", "at_least"), [("ingest", 100_000), ("bare", 30_000)])
+def test_instruction_counting_reads_callgrinds_totals(what: str, at_least: int, tmp_path: Path) -> None:
     """A short counted load: the dump is found and read (an ingest is hundreds of thousands of
-    instructions; the bare app alone is over 100k), and every request was accepted."""
-    per_request = instructions.measure("ingest", tmp_path, None, seconds=1, warm_up=wrk.LoadShape(1, 8, 1))
-    assert 100_000 < per_request < 5_000_000
+    instructions, the bare app under hookhub's HTTP protocol about 90k), and every request was
+    accepted."""
+    per_request = instructions.measure(what, tmp_path, None, seconds=1, warm_up=wrk.LoadShape(1, 8, 1))
+    assert at_least < per_request < 5_000_000
