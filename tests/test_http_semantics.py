@@ -367,6 +367,20 @@ def test_an_answer_without_a_length_is_chunked(server: _Server) -> None:
         assert response.read() == b"".join(f"part {i}\n".encode() for i in range(5))
 
 
+def test_an_answer_without_a_length_to_http_1_0_ends_with_the_connection(
+    server: _Server, request: pytest.FixtureRequest
+) -> None:
+    if "uvicorn" in request.node.callspec.id:
+        pytest.skip("uvicorn sends chunks, which an HTTP/1.0 client cannot read")
+    with _raw(server.port) as sock:
+        sock.sendall(b"GET /stream HTTP/1.0\r\n\r\n")
+        data = _read_until_closed(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"transfer-encoding" not in head.lower()
+    assert body == b"".join(f"part {i}\n".encode() for i in range(5))
+
+
 def test_pipelined_posts_are_answered_in_order(server: _Server) -> None:
     requests = [f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nbody-{i}" for i in range(5)]
     requests.append("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -80,7 +80,7 @@ class Exchange:
         self.complete = False
         self.disconnected = False
         self._chunked = False
-        self._remaining = 0  # of the Content-Length the app announced
+        self._remaining: int | None = 0  # of the Content-Length the app announced; None: no length
         self._held_head: bytes | None = None
 
     # The request body, fed by the protocol
@@ -199,14 +199,21 @@ class Exchange:
         if not self.keep_alive and not close:
             head += b"connection: close\r\n"
         bodiless = self.scope["method"] == "HEAD" or status in (204, 304)
+        close_delimited = False
         if length is None and not chunked and not bodiless:
-            chunked = True
-            head += b"transfer-encoding: chunked\r\n"
+            if self.scope["http_version"] == "1.0":
+                close_delimited = True  # a 1.0 client cannot read chunks; it is never kept alive
+            else:
+                chunked = True
+                head += b"transfer-encoding: chunked\r\n"
         status_line = STATUS_LINES.get(status) or _status_line(status)
         head = b"".join((status_line, protocol.default_headers(), head, b"\r\n"))
         self._chunked = chunked and not bodiless
-        self._remaining = 0 if chunked or length is None else length
-        if self._chunked:
+        if close_delimited:
+            self._remaining = None
+        else:
+            self._remaining = 0 if chunked or length is None else length
+        if self._chunked or close_delimited:
             if not protocol.transport.is_closing():
                 protocol.transport.write(head)  # a stream: its head goes out now
         else:
@@ -231,6 +238,8 @@ class Exchange:
             data = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
             if not more_body:
                 data += b"0\r\n\r\n"
+        elif self._remaining is None:  # ended by closing the connection
+            data = body
         else:
             if len(body) > self._remaining:
                 raise RuntimeError("Response content longer than Content-Length")
