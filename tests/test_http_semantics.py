@@ -427,6 +427,8 @@ def test_a_malformed_request_is_a_400(server: _Server) -> None:
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         data = _read_until_closed(sock)
     assert data.startswith(b"HTTP/1.1 400")
+    ((_head, body),) = _responses(data)  # its Content-Length covers the whole text
+    assert body == b"Invalid HTTP request received."
 
 
 def test_the_app_hears_that_the_client_left(server: _Server) -> None:

@@ -2,9 +2,9 @@
 
 Both are plain functions that do their work at once and hand back a future that is already
 done (or, while the client's socket is backed up, one that completes when it drains; the data is
-written either way, so a cancelled wait loses nothing): an app
-that awaits them does not pay for a coroutine per call. ``protocol.py`` parses the request and
-feeds the body in; this module frames the answer.
+written either way, so a cancelled wait loses nothing): an app that awaits them does not pay for
+a coroutine per call. ``protocol.py`` parses the request and feeds the body in; this module
+frames the answer.
 """
 
 from __future__ import annotations
@@ -41,10 +41,19 @@ def _status_line(status: int) -> bytes:
 
 STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
 
-_INTERNAL_ERROR = (
-    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 21\r\nconnection: close\r\n\r\nInternal Server Error"
-)
+
+def closing_answer(status: int, text: bytes) -> bytes:
+    """A whole plain-text answer after which the connection closes (the server's own errors)."""
+    head = b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+    return STATUS_LINES[status] + head % len(text) + text
+
+
+def connection_tokens(value: bytes) -> list[bytes]:
+    """The options of a ``Connection`` header (``close``, ``upgrade``, …), lower case."""
+    return [token.strip() for token in value.lower().split(b",")]
+
+
+_INTERNAL_ERROR = closing_answer(500, b"Internal Server Error")
 
 
 class Exchange:
@@ -182,7 +191,7 @@ class Exchange:
                     length = int(value)
             elif name == b"transfer-encoding":
                 chunked = value.lower() == b"chunked"
-            elif name == b"connection" and b"close" in [v.strip() for v in value.lower().split(b",")]:
+            elif name == b"connection" and b"close" in connection_tokens(value):
                 close = True
                 self.keep_alive = False
             lines += (name, b": ", value, b"\r\n")

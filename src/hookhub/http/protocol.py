@@ -8,7 +8,8 @@ header, and a keep-alive timer armed and cancelled around every request. Here:
 
 - ``receive`` and ``send`` are plain functions returning done futures (``exchange.py``);
 - the app's errors are handled in its task's done callback, not a wrapping coroutine;
-- the response head is checked with one match and leaves with the body in one write;
+- the response head is checked with one search over all names and one over all values, and
+  leaves with the body in one write;
 - one timer per connection checks for idleness every ``timeout_keep_alive`` seconds, and a
   request only notes the time.
 
@@ -38,17 +39,14 @@ from uvicorn.protocols.utils import (
 )
 from uvicorn.server import ServerState
 
-from hookhub.http.exchange import Exchange
+from hookhub.http.exchange import Exchange, closing_answer, connection_tokens
 
 logger = logging.getLogger("uvicorn.error")
 access_logger = logging.getLogger("uvicorn.access")
 
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
-_BAD_REQUEST = (
-    b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 29\r\nconnection: close\r\n\r\nInvalid HTTP request received."
-)
+_BAD_REQUEST = closing_answer(400, b"Invalid HTTP request received.")
 
 
 class _DefaultHeaders:
@@ -124,9 +122,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-            self.idle_timer = None
+        self._stop_idle_timer()
         for exchange in (self.active, self.parsing, *self.pipeline):
             if exchange is not None:
                 exchange.disconnect()
@@ -307,6 +303,11 @@ class HttpProtocol(asyncio.Protocol):
             wait -= idle
         self.idle_timer = self.loop.call_later(wait, self._check_idle)
 
+    def _stop_idle_timer(self) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+
     def shutdown(self) -> None:
         """The server is stopping: close now if idle, else after the answer in progress."""
         active = self.active
@@ -327,16 +328,14 @@ class HttpProtocol(asyncio.Protocol):
         upgrade = None
         for name, value in self.headers:
             if name == b"connection":
-                connection = [token.strip() for token in value.lower().split(b",")]
+                connection = connection_tokens(value)
             elif name == b"upgrade":
                 upgrade = value.lower()
         return b"upgrade" in connection and upgrade == b"websocket"
 
     def _upgrade_to_websocket(self) -> None:
         self.server_state.connections.discard(self)
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-            self.idle_timer = None
+        self._stop_idle_timer()
         method = self.parser.get_method()
         request = [method, b" ", self.url, b" HTTP/1.1\r\n"]
         for name, value in self.headers:
