@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
-from hookhub.http.protocol import HttpProtocol
-from tests.support.server import ServerProcess, free_port
+from tests.support.server import ServerProcess
+from tests.support.threaded_server import ThreadedServer
 
 _DATA_SEGS_IN_OFFSET = 152  # struct tcp_info: tcpi_data_segs_in (Linux 4.6 and later)
 
@@ -78,24 +76,8 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.fixture(scope="module")
 def bare_server() -> Iterator[int]:
-    port = free_port()
-    config = uvicorn.Config(
-        _app,
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http=HttpProtocol,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield port
-    server.should_exit = True
-    thread.join(10)
+    with ThreadedServer(_app) as running:
+        yield running.port
 
 
 def _one_segment_per_answer(port: int, request: bytes, answers: int = 10) -> list[int]:

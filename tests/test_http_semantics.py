@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,15 +19,16 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from websockets.sync.client import connect as websocket_connect
 
+from hookhub.http.body_limit import read_body
 from hookhub.http.protocol import HttpProtocol
-from tests.support.server import free_port
+from tests.support.threaded_server import ThreadedServer
 
 KEEP_ALIVE_SECONDS = 1
 PROTOCOLS = {"hookhub": HttpProtocol, "uvicorn": HttpToolsProtocol}
+STREAM_PARTS = [f"part {i}\n".encode() for i in range(5)]  # what /stream sends, 10 ms apart
 
 
 class _App:
@@ -70,8 +72,8 @@ class _App:
             raise RuntimeError("during the answer")
         if path == "/stream":
             await send({"type": "http.response.start", "status": 200, "headers": []})
-            for i in range(5):
-                await send({"type": "http.response.body", "body": f"part {i}\n".encode(), "more_body": True})
+            for part in STREAM_PARTS:
+                await send({"type": "http.response.body", "body": part, "more_body": True})
                 await asyncio.sleep(0.01)
             await send({"type": "http.response.body", "body": b""})
             return
@@ -88,18 +90,18 @@ class _App:
             first = await receive()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(receive(), 0.05)
-            rest = await _read_body(receive)
+            rest = await read_body(receive, sys.maxsize)
             answer = str(len(first["body"]) + len(rest)).encode()
             await send({"type": "http.response.start", "status": 200, "headers": _length(answer)})
             await send({"type": "http.response.body", "body": answer})
             return
         if path == "/wait-for-disconnect":
-            await _read_body(receive)
+            await read_body(receive, sys.maxsize)
             message = await receive()
             self.disconnects.append(message["type"])
             self.disconnected.set()
             return
-        body = await _read_body(receive)
+        body = await read_body(receive, sys.maxsize)
         if path == "/slow":
             await asyncio.sleep(2)
         answer = {
@@ -128,17 +130,13 @@ class _App:
         await send({"type": "websocket.close"})
 
 
+def _hookhub_only(request: pytest.FixtureRequest, why_not_uvicorn: str) -> None:
+    if "uvicorn" in request.node.callspec.id:
+        pytest.skip(why_not_uvicorn)
+
+
 def _length(body: bytes) -> list[tuple[bytes, bytes]]:
     return [(b"content-length", str(len(body)).encode())]
-
-
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _answer_in_pieces(send: Any, size: int, *, gave_up: list[int] | None = None) -> None:
@@ -165,35 +163,8 @@ def _expected_big(size: int) -> bytes:
     return (piece * (size // len(piece) + 1))[:size]
 
 
-class _Server:
-    def __init__(self, protocol: type, app: _App) -> None:
-        self.app = app
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            loop="uvloop",
-            http=protocol,
-            interface="asgi3",
-            log_level="critical",
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            proxy_headers=False,  # as serve runs: the app is called directly, not via a middleware
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+def _serving(protocol: str) -> ThreadedServer:
+    return ThreadedServer(_App(), PROTOCOLS[protocol], timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 class _LoopErrors(logging.Handler):
@@ -209,11 +180,11 @@ class _LoopErrors(logging.Handler):
 
 
 @pytest.fixture(scope="module", params=list(PROTOCOLS))
-def server(request: pytest.FixtureRequest) -> Iterator[_Server]:
+def server(request: pytest.FixtureRequest) -> Iterator[ThreadedServer]:
     loop_errors = _LoopErrors()
     logging.getLogger("asyncio").addHandler(loop_errors)
     try:
-        with _Server(PROTOCOLS[request.param], _App()) as running:
+        with _serving(request.param) as running:
             yield running
     finally:
         logging.getLogger("asyncio").removeHandler(loop_errors)
@@ -245,13 +216,13 @@ def _responses(data: bytes) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def test_a_keep_alive_client_reuses_one_connection(server: _Server) -> None:
+def test_a_keep_alive_client_reuses_one_connection(server: ThreadedServer) -> None:
     with httpx.Client(base_url=server.url) as client:
         ports = {client.post("/echo", content=b"x").json()["client_port"] for _ in range(20)}
     assert len(ports) == 1
 
 
-def test_path_query_and_raw_path(server: _Server) -> None:
+def test_path_query_and_raw_path(server: ThreadedServer) -> None:
     answer = httpx.get(server.url + "/echo/a%20b?x=1&y=%2F").json()
     assert answer["path"] == "/echo/a b"
     assert answer["raw_path"] == "/echo/a%20b"
@@ -259,7 +230,7 @@ def test_path_query_and_raw_path(server: _Server) -> None:
     assert answer["method"] == "GET"
 
 
-def test_http_1_0_gets_its_answer_and_the_connection_closed(server: _Server) -> None:
+def test_http_1_0_gets_its_answer_and_the_connection_closed(server: ThreadedServer) -> None:
     with _raw(server.port) as sock:
         sock.sendall(b"POST /echo HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc")
         data = _read_until_closed(sock)
@@ -269,7 +240,7 @@ def test_http_1_0_gets_its_answer_and_the_connection_closed(server: _Server) -> 
     assert json.loads(body)["body"] == "abc"
 
 
-def test_connection_close_is_honoured(server: _Server) -> None:
+def test_connection_close_is_honoured(server: ThreadedServer) -> None:
     with _raw(server.port) as sock:
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         data = _read_until_closed(sock)
@@ -277,13 +248,13 @@ def test_connection_close_is_honoured(server: _Server) -> None:
     assert b"connection: close" in head.lower()
 
 
-def test_a_chunked_request_body_arrives_whole(server: _Server) -> None:
+def test_a_chunked_request_body_arrives_whole(server: ThreadedServer) -> None:
     parts = [bytes([i]) * 1000 for i in range(50)]
     answer = httpx.post(server.url + "/echo", content=iter(parts)).json()
     assert answer["body_sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
 
 
-def test_a_large_body_arrives_whole_both_ways(server: _Server) -> None:
+def test_a_large_body_arrives_whole_both_ways(server: ThreadedServer) -> None:
     body = bytes(range(256)) * 16384  # 4 MiB, past the 64 KiB that pauses reading
     answer = httpx.post(server.url + "/echo", content=body, timeout=30).json()
     assert answer["body_length"] == len(body)
@@ -292,7 +263,7 @@ def test_a_large_body_arrives_whole_both_ways(server: _Server) -> None:
     assert httpx.get(server.url + f"/big?size={size}", timeout=30).content == _expected_big(size)
 
 
-def test_a_slow_reader_gets_every_byte(server: _Server) -> None:
+def test_a_slow_reader_gets_every_byte(server: ThreadedServer) -> None:
     """The server's writes back up (pause_writing) while the client does not read."""
     size = 16 * 1024 * 1024
     with _raw(server.port) as sock:
@@ -305,10 +276,9 @@ def test_a_slow_reader_gets_every_byte(server: _Server) -> None:
     assert body == _expected_big(size)
 
 
-def test_a_send_given_up_on_loses_no_answer(server: _Server, request: pytest.FixtureRequest) -> None:
+def test_a_send_given_up_on_loses_no_answer(server: ThreadedServer, request: pytest.FixtureRequest) -> None:
     """An app times out one send while the client is not reading, then sends the rest."""
-    if "uvicorn" in request.node.callspec.id:
-        pytest.skip("uvicorn waits for the socket before writing: a cancelled send is not sent")
+    _hookhub_only(request, "uvicorn waits for the socket before writing: a cancelled send is not sent")
     size = 16 * 1024 * 1024
     with _raw(server.port) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
@@ -323,7 +293,7 @@ def test_a_send_given_up_on_loses_no_answer(server: _Server, request: pytest.Fix
     assert server.app.sends_given_up  # the case happened
 
 
-def test_expect_100_continue(server: _Server) -> None:
+def test_expect_100_continue(server: ThreadedServer) -> None:
     with _raw(server.port) as sock:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
         interim = b""
@@ -338,7 +308,7 @@ def test_expect_100_continue(server: _Server) -> None:
     assert json.loads(second)["method"] == "GET"
 
 
-def test_head_answers_without_a_body(server: _Server) -> None:
+def test_head_answers_without_a_body(server: ThreadedServer) -> None:
     with _raw(server.port) as sock:
         sock.sendall(b"HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -348,7 +318,7 @@ def test_head_answers_without_a_body(server: _Server) -> None:
     assert rest.startswith(b"HTTP/1.1 200")  # the next answer follows the head directly
 
 
-def test_a_receive_given_up_on_loses_no_body(server: _Server) -> None:
+def test_a_receive_given_up_on_loses_no_body(server: ThreadedServer) -> None:
     with _raw(server.port) as sock:
         sock.sendall(b"POST /impatient HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nfirst")
         time.sleep(0.3)  # the app's second receive times out meanwhile
@@ -361,27 +331,26 @@ def test_a_receive_given_up_on_loses_no_body(server: _Server) -> None:
     assert json.loads(second)["method"] == "GET"
 
 
-def test_an_answer_without_a_length_is_chunked(server: _Server) -> None:
+def test_an_answer_without_a_length_is_chunked(server: ThreadedServer) -> None:
     with httpx.stream("GET", server.url + "/stream") as response:
         assert response.headers["transfer-encoding"] == "chunked"
-        assert response.read() == b"".join(f"part {i}\n".encode() for i in range(5))
+        assert response.read() == b"".join(STREAM_PARTS)
 
 
 def test_an_answer_without_a_length_to_http_1_0_ends_with_the_connection(
-    server: _Server, request: pytest.FixtureRequest
+    server: ThreadedServer, request: pytest.FixtureRequest
 ) -> None:
-    if "uvicorn" in request.node.callspec.id:
-        pytest.skip("uvicorn sends chunks, which an HTTP/1.0 client cannot read")
+    _hookhub_only(request, "uvicorn sends chunks, which an HTTP/1.0 client cannot read")
     with _raw(server.port) as sock:
         sock.sendall(b"GET /stream HTTP/1.0\r\n\r\n")
         data = _read_until_closed(sock)
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert b"transfer-encoding" not in head.lower()
-    assert body == b"".join(f"part {i}\n".encode() for i in range(5))
+    assert body == b"".join(STREAM_PARTS)
 
 
-def test_pipelined_posts_are_answered_in_order(server: _Server) -> None:
+def test_pipelined_posts_are_answered_in_order(server: ThreadedServer) -> None:
     requests = [f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nbody-{i}" for i in range(5)]
     requests.append("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     with _raw(server.port) as sock:
@@ -391,30 +360,30 @@ def test_pipelined_posts_are_answered_in_order(server: _Server) -> None:
     assert bodies == [f"body-{i}" for i in range(5)] + [""]
 
 
-def test_an_error_before_the_answer_is_a_500(server: _Server) -> None:
+def test_an_error_before_the_answer_is_a_500(server: ThreadedServer) -> None:
     response = httpx.get(server.url + "/boom-before")
     assert response.status_code == 500
     assert response.text == "Internal Server Error"
     assert response.headers["connection"] == "close"
 
 
-def test_an_app_failing_before_its_coroutine_is_a_500(server: _Server) -> None:
+def test_an_app_failing_before_its_coroutine_is_a_500(server: ThreadedServer) -> None:
     response = httpx.get(server.url + "/boom-sync")
     assert response.status_code == 500
     assert response.text == "Internal Server Error"
 
 
-def test_an_app_that_never_answers_gets_a_500(server: _Server) -> None:
+def test_an_app_that_never_answers_gets_a_500(server: ThreadedServer) -> None:
     assert httpx.get(server.url + "/nothing").status_code == 500
 
 
-def test_an_error_during_the_answer_cuts_the_connection(server: _Server) -> None:
+def test_an_error_during_the_answer_cuts_the_connection(server: ThreadedServer) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.get(server.url + "/boom-after")
 
 
 @pytest.mark.parametrize("path", ["/inject", "/inject-name"])
-def test_a_header_carrying_a_line_break_is_refused(server: _Server, path: str) -> None:
+def test_a_header_carrying_a_line_break_is_refused(server: ThreadedServer, path: str) -> None:
     with _raw(server.port) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         data = _read_until_closed(sock)
@@ -422,7 +391,7 @@ def test_a_header_carrying_a_line_break_is_refused(server: _Server, path: str) -
     assert data == b"" or data.startswith(b"HTTP/1.1 500")  # uvicorn closes, hookhub answers 500
 
 
-def test_a_malformed_request_is_a_400(server: _Server) -> None:
+def test_a_malformed_request_is_a_400(server: ThreadedServer) -> None:
     with _raw(server.port) as sock:
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         data = _read_until_closed(sock)
@@ -431,7 +400,7 @@ def test_a_malformed_request_is_a_400(server: _Server) -> None:
     assert body == b"Invalid HTTP request received."
 
 
-def test_the_app_hears_that_the_client_left(server: _Server) -> None:
+def test_the_app_hears_that_the_client_left(server: ThreadedServer) -> None:
     server.app.disconnected.clear()
     with _raw(server.port) as sock:
         sock.sendall(b"POST /wait-for-disconnect HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
@@ -440,7 +409,7 @@ def test_the_app_hears_that_the_client_left(server: _Server) -> None:
     assert server.app.disconnects[-1] == "http.disconnect"
 
 
-def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server: _Server) -> None:
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server: ThreadedServer) -> None:
     with _raw(server.port) as sock:
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         sock.settimeout(KEEP_ALIVE_SECONDS * 5)
@@ -449,22 +418,21 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server: _Serv
 
 
 def test_a_connection_that_never_sends_a_request_is_closed(
-    server: _Server, request: pytest.FixtureRequest
+    server: ThreadedServer, request: pytest.FixtureRequest
 ) -> None:
-    if "uvicorn" in request.node.callspec.id:
-        pytest.skip("uvicorn arms its keep-alive timer only after a response")
+    _hookhub_only(request, "uvicorn arms its keep-alive timer only after a response")
     with _raw(server.port) as sock:
         sock.settimeout(KEEP_ALIVE_SECONDS * 5)
         assert sock.recv(65536) == b""  # the server closed it
 
 
-def test_a_request_longer_than_the_keep_alive_timeout_is_answered(server: _Server) -> None:
+def test_a_request_longer_than_the_keep_alive_timeout_is_answered(server: ThreadedServer) -> None:
     response = httpx.post(server.url + "/slow", content=b"x", timeout=10)
     assert response.status_code == 200
     assert response.json()["body"] == "x"
 
 
-def test_a_websocket_upgrade_is_handed_over(server: _Server) -> None:
+def test_a_websocket_upgrade_is_handed_over(server: ThreadedServer) -> None:
     with websocket_connect(f"ws://127.0.0.1:{server.port}/ws") as ws:
         ws.send("hi")
         assert ws.recv(timeout=5) == "echo: hi"
@@ -472,7 +440,7 @@ def test_a_websocket_upgrade_is_handed_over(server: _Server) -> None:
 
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))
 def test_shutdown_lets_the_answer_in_progress_finish(protocol: str) -> None:
-    with _Server(PROTOCOLS[protocol], _App()) as running:
+    with _serving(protocol) as running:
         result: dict[str, Any] = {}
 
         def slow_request() -> None:
