@@ -55,6 +55,11 @@ _DUPLICATE = "A message with this eventId already exists for this application."
 _APP_TAKEN = "An application with this uid already exists."
 
 
+class _Taken(Exception):
+    """The message's eventId, or the uid of the application created with it, was taken by a
+    concurrent writer (any other failure of the batch is not a conflict)."""
+
+
 @dataclass(slots=True)
 class _Pending:
     principal: Principal
@@ -139,7 +144,10 @@ def _resolve_app(conn: sa.Connection, apps: dict[str, _App], item: _Pending) -> 
             values["uid"] = item.app_ref
         app = apps[item.app_ref] = _App(ids.new_id("app"), [])
         now = utcnow()
-        conn.execute(application.insert().values(id=app.id, **values, created_at=now, updated_at=now))
+        try:
+            conn.execute(application.insert().values(id=app.id, **values, created_at=now, updated_at=now))
+        except IntegrityError as exc:  # a concurrent writer took the uid after our lookup
+            raise _Taken(_APP_TAKEN) from exc
         return app
     item.principal.require_app(app.id)
     return app
@@ -196,7 +204,10 @@ def _write(
         )
         outcomes.append(len(targets))
     if messages:
-        _INSERT_MESSAGES.run(conn, messages)
+        try:
+            _INSERT_MESSAGES.run(conn, messages)
+        except IntegrityError as exc:  # a concurrent writer took an eventId after our check
+            raise _Taken(_DUPLICATE) from exc
     if deliveries:
         _INSERT_DELIVERIES.run(conn, deliveries)
     return outcomes
@@ -281,11 +292,7 @@ class MessageWriter:
                 for item in batch:
                     await self._commit([item])
                 return
-            failure: BaseException = exc
-            if isinstance(exc, IntegrityError):
-                # A concurrent writer took the eventId after our check, or the application to
-                # create alongside the message has a uid that is taken.
-                failure = Conflict(_DUPLICATE if batch[0].body.event_id is not None else _APP_TAKEN)
+            failure: BaseException = Conflict(str(exc)) if isinstance(exc, _Taken) else exc
             if not batch[0].future.done():
                 batch[0].future.set_exception(failure)
             return

@@ -3,24 +3,23 @@
 SQLAlchemy's per-row parameter processing costs more than the database's own work on a batch
 insert. Values are converted as the column types would store them (``UtcDateTime`` as naive UTC,
 ``Json`` as JSON text, ``None`` as SQL NULL), so reads through SQLAlchemy see the same data
-either way. SQLite: ``executemany`` on the DB-API cursor, inside
-``Database.run_write``. PostgreSQL: asyncpg's ``executemany``, awaited from inside
-``AsyncConnection.run_sync``.
+either way. Both run on the DB-API cursor of ``conn``, inside its transaction
+(``Database.run_write``): on SQLite the sqlite3 cursor, on PostgreSQL SQLAlchemy's asyncpg
+adapter cursor, which begins the adapter's transaction before its first statement. (Calling
+asyncpg's connection directly would not: each statement would commit on its own, and a fault
+between the message and its deliveries would leave the message stored alone.)
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.util import await_only
 
 from hookhub.store.types import UtcDateTime
 
@@ -95,38 +94,29 @@ class RawInsert:
 
     def run(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
         dialect = conn.dialect.name
-        values = self.values(rows, dialect)
-        driver = conn.connection.driver_connection
         sql = self.sql[dialect]
-        if dialect == "sqlite":
-            cursor = driver.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(sql, values)
-            except sqlite3.IntegrityError as exc:
-                raise IntegrityError(sql, None, exc) from exc
-            finally:
-                cursor.close()
-            return
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            await_only(driver.executemany(sql, values))  # type: ignore[union-attr]
-        except asyncpg.IntegrityConstraintViolationError as exc:
+            cursor.executemany(sql, self.values(rows, dialect))
+        except conn.dialect.loaded_dbapi.IntegrityError as exc:
             raise IntegrityError(sql, None, exc) from exc
+        finally:
+            cursor.close()
 
 
 _MISSING = object()
 
 
 def fetch_rows(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
-    """Rows (plain tuples) of one SELECT run straight on the driver, inside ``conn``'s transaction.
+    """Rows (plain tuples) of one SELECT run straight on the DB-API cursor, inside ``conn``'s
+    transaction.
 
     ``sql`` uses the driver's own placeholders (``?`` on SQLite, ``$1`` … on PostgreSQL); values
     come back as the driver returns them (JSON as text, booleans as 0/1 on SQLite).
     """
-    driver = conn.connection.driver_connection
-    if conn.dialect.name == "sqlite":
-        cursor = driver.cursor()  # type: ignore[union-attr]
-        try:
-            return cursor.execute(sql, params).fetchall()
-        finally:
-            cursor.close()
-    return await_only(driver.fetch(sql, *params))  # type: ignore[union-attr]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
