@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOOKHUB_", extra="forbid")
 
     database_url: str = "sqlite:///hookhub.db"
+    # PostgreSQL: how long to wait for a connection, and for any one statement, before the
+    # request that needs it is answered 503 (a stalled server is an outage, not a hang).
+    database_connect_timeout_seconds: float = Field(5.0, gt=0)
+    database_statement_timeout_seconds: float = Field(10.0, gt=0)
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -32,6 +36,12 @@ class Settings(BaseSettings):
     # Comma-separated seconds between attempts; the first entry is the delay of the first attempt.
     retry_schedule: str = DEFAULT_RETRY_SCHEDULE
     request_timeout_seconds: float = 15.0
+    # A worker's claim on a delivery; renewed while it is in flight. A worker that dies leaves
+    # its deliveries to others once this has passed.
+    delivery_lease_seconds: float = Field(10.0, ge=1)
+    # On SIGTERM a worker lets in-flight sends finish for this long (at most the request
+    # timeout), then cancels the rest: each is recorded as a failed attempt and due again at once.
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
     disable_endpoint_after_seconds: int = 5 * 24 * 3600
     allow_private_networks: str = ""
     # Peers whose X-Forwarded-For names the client (an event's sourceIp): addresses or CIDRs, or *.

@@ -31,7 +31,11 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         secrets.configure(settings.encryption_key)
-        self.db = Database(settings.database_url)
+        self.db = Database(
+            settings.database_url,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            statement_timeout=settings.database_statement_timeout_seconds,
+        )
         self.tokens = TokenVerifier(self.db)
         self.idempotency = IdempotencyStore(self.db, settings.idempotency_ttl_seconds)
         self.relay = Relay(self)

@@ -24,6 +24,7 @@ from hookhub.delivery.retry import next_delay
 from hookhub.delivery.sender import Sender
 from hookhub.delivery.signing import secret_bytes, signed_headers
 from hookhub.store.db import Database
+from hookhub.store.outage import log_failure
 from hookhub.store.types import utcnow
 
 log = logging.getLogger("hookhub.delivery")
@@ -117,7 +118,7 @@ class OperationalWebhooks:
                 while not self._stopping and await self._send_due():
                     pass
             except Exception:
-                log.exception("sending operational webhooks failed; trying again shortly")
+                log_failure(log, "sending operational webhooks failed; trying again shortly")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), POLL_SECONDS)
 

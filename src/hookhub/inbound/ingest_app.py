@@ -71,7 +71,12 @@ class IngestApp:
         key, path = split_path(scope["path"])
         source = self.pipeline.cache.fresh(key) if key else None
         if source is NOT_CACHED:
-            source = await self.pipeline.cache.get(key)
+            try:
+                source = await self.pipeline.cache.get(key)
+            except HookhubError as exc:  # the database is down: 503 with Retry-After
+                await error_answer(exc).send(send)
+                self.runtime.metrics.ingest_answered(UNKNOWN_SOURCE, exc.status)
+                return
         if source is None:
             await _UNKNOWN.send(send)
             self.runtime.metrics.ingest_answered(UNKNOWN_SOURCE, _UNKNOWN.status)

@@ -27,6 +27,7 @@ from hookhub.inbound.throttle import LocalLimiter, make_limiter, retry_after
 from hookhub.inbound.verifiers.base import InboundRequest, pairs_to_dict
 from hookhub.inbound.writer import EventWriter
 from hookhub.relay.events import listener_event
+from hookhub.store.outage import log_failure
 
 if TYPE_CHECKING:
     from hookhub.runtime import Runtime
@@ -183,7 +184,7 @@ class Pipeline:
             async with self.runtime.db.write() as conn:
                 await conn.execute(event.update().where(event.c.id == event_id).values(response=response))
         except Exception:
-            log.exception("could not record the reply of event %s", event_id)
+            log_failure(log, "could not record the reply of event %s", event_id)
 
 
 def event_row(

@@ -17,6 +17,7 @@ from typing import Any
 from hookhub.inbound.event_batch import write_events
 from hookhub.store.db import Database
 from hookhub.store.group_commit import gather_while_growing
+from hookhub.store.outage import DatabaseUnavailable
 
 log = logging.getLogger("hookhub.inbound")
 MAX_BATCH = 512
@@ -89,6 +90,11 @@ class EventWriter:
     async def _process(self, batch: _Pending) -> None:
         try:
             queued = await self._commit([row for row, _ in batch])
+        except DatabaseUnavailable as exc:  # no row is to blame: all of them fail, at once
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
         except Exception:
             log.warning("event batch of %d failed; writing one by one", len(batch), exc_info=True)
             queued = await self._commit_singly(batch)

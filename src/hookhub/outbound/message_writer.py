@@ -31,6 +31,7 @@ from hookhub.outbound.message_models import MessageIn
 from hookhub.runtime import Runtime
 from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, matching_endpoint_ids
 from hookhub.store.group_commit import gather_while_growing
+from hookhub.store.outage import DatabaseUnavailable
 from hookhub.store.raw_insert import RawInsert, fetch_rows
 from hookhub.store.tables import application, delivery, message
 from hookhub.store.types import utcnow
@@ -288,13 +289,16 @@ class MessageWriter:
                 )
             )
         except Exception as exc:
-            if len(batch) > 1:  # find the culprit: one message per transaction
+            if len(batch) > 1 and not isinstance(exc, DatabaseUnavailable):
+                # Find the culprit: one message per transaction. (An outage has none: every
+                # message of the batch fails with it, at once.)
                 for item in batch:
                     await self._commit([item])
                 return
             failure: BaseException = Conflict(str(exc)) if isinstance(exc, _Taken) else exc
-            if not batch[0].future.done():
-                batch[0].future.set_exception(failure)
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(failure)
             return
         enqueued = False
         for item, outcome in zip(batch, outcomes, strict=True):

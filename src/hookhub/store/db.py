@@ -3,26 +3,45 @@
 SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` so that two writers
 queue on the lock instead of failing when a deferred transaction tries to upgrade. Batches
 (``run_write``) run on the event loop's thread (``sqlite_inline``).
+
+Every transaction is bounded in time and its connectivity errors are translated here, at one
+boundary, into ``DatabaseUnavailable`` (``store/outage.py``): PostgreSQL connections have connect
+and statement timeouts (a stalled server is an outage, not a hang), a pooled connection whose
+server went away is dropped when it is checked out instead of failing the request it was
+handed to, and a batch whose connection broke before it committed is run once more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from hookhub.store.outage import DatabaseUnavailable, describe, is_outage
 from hookhub.store.sqlite_binding import register_identity_adapters
 from hookhub.store.sqlite_inline import InlineSqliteWriter
 
+log = logging.getLogger("hookhub.store")
 _WRITE = "hookhub_write"
 BUSY_TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 5.0
+STATEMENT_TIMEOUT_SECONDS = 10.0
+# While the database stays unreachable, one warning this often rather than one per request.
+OUTAGE_LOG_SECONDS = 30.0
 T = TypeVar("T")
+
+
+class _BrokeBeforeCommit(Exception):
+    """A batch's connection broke while it ran: nothing was committed, it may run again."""
 
 
 def async_url(url: str) -> str:
@@ -36,15 +55,32 @@ def async_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        statement_timeout: float | None = STATEMENT_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if not self.is_sqlite:
-            kwargs = {"pool_size": pool_size, "max_overflow": pool_size * 2}
+            kwargs = {
+                "pool_size": pool_size,
+                "max_overflow": pool_size * 2,
+                "pool_timeout": connect_timeout,
+                # asyncpg's own timeouts: they hold when the server stops answering altogether.
+                "connect_args": {"timeout": connect_timeout, "command_timeout": statement_timeout},
+            }
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine.sync_engine)
+        else:
+            sa_event.listen(self.engine.sync_engine, "checkout", _drop_closed_connection)
+        self.outage: str | None = None  # why the last transaction could not reach the database
+        self._outage_logged_at = 0.0
         # SQLite has one writer at a time; queueing writers here avoids the busy handler's sleeps.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._write_owner: asyncio.Task[Any] | None = None
@@ -59,6 +95,16 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed on exit, rolled back on error."""
+        try:
+            async with self._write_transaction() as conn:
+                yield conn
+        except Exception as exc:
+            self._raise_if_outage(exc)
+            raise
+        self._reachable()
+
+    @asynccontextmanager
+    async def _write_transaction(self) -> AsyncIterator[AsyncConnection]:
         if self._write_lock is None:
             async with self.engine.connect() as conn:
                 await conn.execution_options(**{_WRITE: True})
@@ -90,11 +136,34 @@ class Database:
 
         For batches of many statements: on a SQLite file ``fn`` runs on the event loop's thread
         with a connection of its own (no hand-off to a driver thread per statement); elsewhere it
-        runs through ``AsyncConnection.run_sync``.
+        runs through ``AsyncConnection.run_sync``. ``fn`` may run twice: when the connection
+        breaks while it runs (nothing committed), it runs again once on a fresh one.
         """
+        try:
+            try:
+                result = await self._run_write_once(fn)
+            except _BrokeBeforeCommit:
+                result = await self._run_write_once(fn)
+        except _BrokeBeforeCommit as exc:
+            cause = exc.__cause__
+            assert isinstance(cause, Exception)
+            self._raise_if_outage(cause)
+            raise cause from None
+        except Exception as exc:
+            self._raise_if_outage(exc)
+            raise
+        self._reachable()
+        return result
+
+    async def _run_write_once(self, fn: Callable[[sa.Connection], T]) -> T:
         if self._write_lock is None or not self._own_file:
-            async with self.write() as conn:
-                return await conn.run_sync(fn)
+            async with self._write_transaction() as conn:
+                try:
+                    return await conn.run_sync(fn)
+                except sa_exc.DBAPIError as exc:
+                    if exc.connection_invalidated:
+                        raise _BrokeBeforeCommit from exc
+                    raise
         if self._inline is None:
             url = sa.make_url(self.url).set(drivername="sqlite")
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -105,21 +174,64 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            async with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except Exception as exc:
+            self._raise_if_outage(exc)
+            raise
+        self._reachable()
+
+    def _raise_if_outage(self, exc: Exception) -> None:
+        """Raise ``DatabaseUnavailable`` from ``exc`` when it means the database cannot be reached."""
+        if isinstance(exc, DatabaseUnavailable) or not is_outage(exc):
+            return
+        self.outage = describe(exc)
+        now = time.monotonic()
+        if now - self._outage_logged_at >= OUTAGE_LOG_SECONDS:
+            self._outage_logged_at = now
+            log.warning("database unavailable: %s", self.outage)
+        raise DatabaseUnavailable(f"The database is unavailable ({self.outage}); retry later.") from exc
+
+    def _reachable(self) -> None:
+        if self.outage is not None:
+            log.warning("database reachable again (after: %s)", self.outage)
+            self.outage = None
+            self._outage_logged_at = 0.0
 
     async def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (on a connection without statement
+        timeout: a migration of a large table may take long)."""
         from hookhub.store.migrate import upgrade_to_head
 
-        async with self.engine.connect() as conn:
-            await conn.run_sync(upgrade_to_head)
-            await conn.commit()
+        engine = self.engine
+        if not self.is_sqlite:
+            engine = create_async_engine(
+                async_url(self.url),
+                poolclass=sa.pool.NullPool,
+                connect_args={"timeout": CONNECT_TIMEOUT_SECONDS, "command_timeout": None},
+            )
+        try:
+            async with engine.connect() as conn:
+                await conn.run_sync(upgrade_to_head)
+                await conn.commit()
+        finally:
+            if engine is not self.engine:
+                await engine.dispose()
 
     async def close(self) -> None:
         await self.engine.dispose()
         if self._inline is not None:
             self._inline.close()
             self._inline = None
+
+
+def _drop_closed_connection(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """A pooled connection whose server closed it (restart, ``pg_terminate_backend``) is
+    replaced at checkout, without a round trip: asyncpg already knows its socket is closed."""
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise sa_exc.DisconnectionError("the server closed this pooled connection")
 
 
 def _configure_sqlite(

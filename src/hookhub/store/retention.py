@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from hookhub.store.db import Database
+from hookhub.store.outage import log_failure
 from hookhub.store.tables import event, idempotency_key, message
 from hookhub.store.types import utcnow
 
@@ -50,7 +51,7 @@ class RetentionCleaner:
             try:
                 await self.clean()
             except Exception:
-                log.exception("retention cleanup failed")
+                log_failure(log, "retention cleanup failed")
             await asyncio.sleep(self._interval)
 
     async def clean(self) -> Cleaned:
