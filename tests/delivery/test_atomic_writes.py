@@ -151,6 +151,8 @@ def test_an_attempt_is_recorded_with_its_delivery_state_or_not_at_all(make_serve
                 break
             time.sleep(0.1)
     assert any(a["responseStatusCode"] == 200 for a in attempts), attempts
+    # The result was kept and recorded once the database took it: the message was sent once.
+    assert [r.webhook_id for r in receiver.requests] == [msg["id"]]
     # Every recorded attempt is counted on its delivery.
     recorded = _count(server.database_url, "SELECT count(*) FROM attempt WHERE message_id = :m", m=msg["id"])
     counted = _count(

@@ -85,3 +85,38 @@ def test_two_workers_share_the_queue_without_double_sends(make_server, make_rece
             assert worker.stop() == 0, worker.log()
     ids = [r.webhook_id for r in receiver.requests]
     assert len(ids) == len(set(ids)) == 150
+
+
+def test_a_send_slower_than_the_lease_keeps_its_lease(make_server, make_receiver):
+    # Each answer takes 3 s, more than the 1.5 s lease: the worker renews its leases while the
+    # sends are in flight, so nobody takes the rows again and each message is sent once.
+    receiver = make_receiver(default=Reply(200, delay=3))
+    api = make_server({"HOOKHUB_REQUEST_TIMEOUT_SECONDS": "10", "HOOKHUB_DELIVERY_LEASE_SECONDS": "1.5"})
+    client = svix_client(api)
+    app_id, _ = app_with_endpoint(client, receiver.url)
+    sent = _send(client, app_id, 5)
+    receiver.wait_until(lambda got: sent <= {r.webhook_id for r in got}, timeout=30, what="all 5")
+    time.sleep(4)  # long enough for a lost lease to have been taken and the row sent again
+    ids = [r.webhook_id for r in receiver.requests]
+    assert sorted(ids) == sorted(sent)
+
+
+def test_a_send_cancelled_at_shutdown_is_recorded(make_server, make_receiver, tmp_path):
+    # The receiver holds each request longer than the worker's shutdown grace, within the timeout.
+    receiver = make_receiver(default=Reply(200, delay=6))
+    env = {
+        "HOOKHUB_REQUEST_TIMEOUT_SECONDS": "10",
+        "HOOKHUB_SHUTDOWN_GRACE_SECONDS": "1",
+        "HOOKHUB_RETRY_SCHEDULE": "0,0.2",
+    }
+    api = make_server(env, "--no-worker")
+    client = svix_client(api)
+    app_id, _ = app_with_endpoint(client, receiver.url)
+    [msg_id] = _send(client, app_id, 1)
+    worker = WorkerProcess(api, tmp_path, "a")
+    receiver.wait_for(1)
+    assert worker.stop() == 0, worker.log()
+    with api.client() as http:
+        attempts = http.get(f"/api/v1/app/{app_id}/attempt/msg/{msg_id}?with_content=true").json()["data"]
+    assert [a["responseStatusCode"] for a in attempts] == [0]
+    assert "shut down" in attempts[0]["response"]

@@ -25,6 +25,7 @@ from hookhub.store.tables import attempt, delivery, endpoint, event, message
 from hookhub.store.types import utcnow
 
 # Attempts go in with one driver-level executemany (SQLAlchemy's per-row processing costs more).
+# A batch whose commit may or may not have happened is recorded again: its attempts are skipped.
 _INSERT_ATTEMPTS = RawInsert(
     attempt,
     (
@@ -41,6 +42,7 @@ _INSERT_ATTEMPTS = RawInsert(
         "trigger_type",
         "created_at",
     ),
+    skip_existing=True,
 )
 
 _CLAIMED_COLUMNS = (
@@ -348,6 +350,19 @@ async def disable_long_failing(db: Database, failing_before: datetime) -> list[A
             )
         ).all()
     return list(rows)
+
+
+async def renew_leases(db: Database, worker_id: str, lease_seconds: float) -> int:
+    """Extend the lease of every row ``worker_id`` holds (sending, or sent and not yet recorded),
+    so that no other worker takes a delivery that is still in flight."""
+    now = utcnow()
+    async with db.write() as conn:
+        result = await conn.execute(
+            delivery.update()
+            .where(delivery.c.worker_id == worker_id, delivery.c.status == "sending")
+            .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+        )
+    return result.rowcount or 0
 
 
 async def release(db: Database, worker_id: str, delivery_ids: Sequence[str]) -> None:

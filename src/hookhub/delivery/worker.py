@@ -3,6 +3,11 @@
 One loop claims batches of due rows while there is room under the concurrency bound; each
 claimed row is sent by its own task; finished results are collected and written by one recorder
 in batched transactions (whatever piled up while the previous batch was being written).
+
+A claimed row stays leased to this worker until its result is recorded: a third task renews
+the leases while sends are in flight or results wait to be written, so no other worker takes a
+delivery that is still under way, however long the send or a database outage lasts. Results
+that cannot be written (the database is down) are kept and written once it is back.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import os
 import socket
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from hookhub import ids
 from hookhub.config import Settings
@@ -26,6 +32,7 @@ from hookhub.delivery.signing import signed_headers
 from hookhub.delivery.wakeup import Wakeup
 from hookhub.metrics import Metrics
 from hookhub.store.db import Database
+from hookhub.store.outage import log_failure
 from hookhub.store.types import utcnow
 
 log = logging.getLogger("hookhub.delivery")
@@ -36,13 +43,15 @@ CLAIM_BATCH = 256
 POLL_SECONDS = 0.25
 # With LISTEN/NOTIFY working the poll is only a safety net.
 POLL_SECONDS_NOTIFIED = 2.0
-# In-flight sends get this long to finish at shutdown before they are released.
-SHUTDOWN_GRACE_SECONDS = 10.0
 # A message has "failing" status (operational webhook) after this many failed attempts.
 FAILING_AFTER_ATTEMPTS = 3
 AUTO_DISABLE_CHECK_SECONDS = 60.0
 # How often leases of dead workers are looked for.
 RECLAIM_SECONDS = 1.0
+# Results that could not be recorded are tried again after this, doubling up to the longest.
+RECORD_RETRY_SECONDS = 0.5
+RECORD_RETRY_LONGEST_SECONDS = 5.0
+CANCELLED_AT_SHUTDOWN = "Cancelled: the worker shut down before the receiver answered"
 
 
 class DeliveryWorker:
@@ -55,8 +64,9 @@ class DeliveryWorker:
         self.metrics = metrics or Metrics()
         self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{ids.new_id('dlv')[-6:]}"
         self.sender = Sender(settings.request_timeout_seconds, settings.private_networks_allowed, CONCURRENCY)
-        # Longer than any send can take (timeout + throttle wait), so a live worker keeps its rows.
-        self.lease_seconds = settings.request_timeout_seconds + throttle.WAIT_WINDOW_SECONDS + 5.0
+        # Renewed every quarter of it while this worker holds rows; a dead worker's rows are
+        # taken by another one once it has run out.
+        self.lease_seconds = settings.delivery_lease_seconds
         self.operational = OperationalWebhooks(
             settings.operational_webhook_url,
             settings.operational_webhook_secret,
@@ -65,14 +75,18 @@ class DeliveryWorker:
             settings.retry_delays,
             lease_seconds=self.lease_seconds,
         )
-        self.shutdown_grace = min(SHUTDOWN_GRACE_SECONDS, settings.request_timeout_seconds)
+        self.shutdown_grace = min(settings.shutdown_grace_seconds, settings.request_timeout_seconds)
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._has_room = asyncio.Event()
         self._results: list[Result] = []
         self._results_ready = asyncio.Event()
+        # Results (and the operational webhooks they cause) whose transaction has not committed.
+        self._unrecorded: list[Result] = []
+        self._unrecorded_operational: list[dict[str, Any]] = []
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._recorder_task: asyncio.Task[None] | None = None
+        self._lease_task: asyncio.Task[None] | None = None
         self._last_disable_check = 0.0
         self._last_reclaim = 0.0
         self._next_wake: float | None = None
@@ -82,6 +96,7 @@ class DeliveryWorker:
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="hookhub-delivery-claim")
         self._recorder_task = asyncio.create_task(self._record_loop(), name="hookhub-delivery-record")
+        self._lease_task = asyncio.create_task(self._renew_loop(), name="hookhub-delivery-lease")
         await self.operational.start()
         log.info("delivery worker %s started", self.worker_id)
 
@@ -102,7 +117,17 @@ class DeliveryWorker:
         self._results_ready.set()
         if self._recorder_task is not None:
             await asyncio.gather(self._recorder_task, return_exceptions=True)
-        await self._flush()
+        with contextlib.suppress(Exception):
+            await self._flush()
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            await asyncio.gather(self._lease_task, return_exceptions=True)
+        if self._unrecorded:
+            log.warning(
+                "%d delivery results could not be recorded before shutdown; their rows are sent "
+                "again once their lease runs out",
+                len(self._unrecorded),
+            )
         with contextlib.suppress(Exception):
             await queue.release(self.db, self.worker_id, unfinished)
         await self.operational.stop(timeout=2.0)
@@ -119,7 +144,7 @@ class DeliveryWorker:
             try:
                 await self._claim_round()
             except Exception:
-                log.exception("delivery claim failed; retrying shortly")
+                log_failure(log, "delivery claim failed; retrying shortly")
                 await asyncio.sleep(1.0)
 
     async def _claim_round(self) -> None:
@@ -200,12 +225,27 @@ class DeliveryWorker:
                 if response.ok:
                     self.wakeup.event.set()  # the new message's deliveries are due
             else:
-                response = await self.sender.post(job.url, self._headers(job), job.body)
+                response = await self._send(job, started)
             self._push([self._decide(job, response, started)])
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("delivery %s failed unexpectedly; it will be retried", job.claimed.id)
+            log_failure(log, "delivery %s failed unexpectedly; it will be retried", job.claimed.id)
+
+    async def _send(self, job: Job, started: datetime) -> Response:
+        """The HTTP attempt; one cancelled at shutdown is recorded as a failed attempt, due
+        again at once (the receiver may have got it: say so in its history)."""
+        began = time.perf_counter()
+        try:
+            return await self.sender.post(job.url, self._headers(job), job.body)
+        except asyncio.CancelledError:
+            if self._stopping:
+                duration = int((time.perf_counter() - began) * 1000)
+                result = self._decide(job, Response(0, CANCELLED_AT_SHUTDOWN, duration), started)
+                result.retry_in = 0.0
+                result.disable_endpoint = False
+                self._push([result])
+            raise
 
     def _headers(self, job: Job) -> dict[str, str]:
         return {
@@ -253,31 +293,53 @@ class DeliveryWorker:
             self._results_ready.set()
 
     async def _record_loop(self) -> None:
+        delay = RECORD_RETRY_SECONDS
         while not (self._stopping and not self._inflight and not self._results):
             await self._results_ready.wait()
             self._results_ready.clear()
             try:
                 await self._flush()
             except Exception:
-                log.exception("recording delivery results failed; the rows will be retried after their lease")
+                log_failure(log, "recording %d delivery results failed; trying again", len(self._unrecorded))
+                if self._stopping and not self._inflight:
+                    return  # ``stop`` makes the last try
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_LONGEST_SECONDS)
+                self._results_ready.set()
+            else:
+                delay = RECORD_RETRY_SECONDS
 
     async def _flush(self) -> None:
+        """Record what finished, with what could not be recorded before."""
         batch, self._results = self._results, []
-        if not batch:
-            return
-        now = utcnow()
         for result in batch:
             self._announce(result)
-        announced = self.operational.take_pending()
-        await queue.record(self.db, self.worker_id, batch, now, announced)
+        self._unrecorded += batch
+        self._unrecorded_operational += self.operational.take_pending()
+        if not self._unrecorded:
+            return
+        results, announced = self._unrecorded, self._unrecorded_operational
+        await queue.record(self.db, self.worker_id, results, utcnow(), announced)
+        self._unrecorded, self._unrecorded_operational = [], []
         if announced:
             self.operational.wake()
-        for result in batch:
+        for result in results:
             if result.retry_in is not None:
                 self._wake_at(result.retry_in)
             self.metrics.delivery_done(
                 _outcome(result), result.duration_ms / 1000 if result.attempted else None
             )
+
+    async def _renew_loop(self) -> None:
+        """Keep this worker's leases alive while it holds rows (in flight or unrecorded)."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 4)
+            if not (self._inflight or self._unrecorded or self._results):
+                continue
+            try:
+                await queue.renew_leases(self.db, self.worker_id, self.lease_seconds)
+            except Exception:
+                log_failure(log, "renewing delivery leases failed; trying again")
 
     def _announce(self, result: Result) -> None:
         """Operational webhooks for what a result changes (written with it by ``_flush``)."""

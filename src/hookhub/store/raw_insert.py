@@ -60,15 +60,17 @@ def _converters(table: sa.Table, columns: Sequence[str], dialect: str) -> list[t
 class RawInsert:
     """``run(conn, rows)``: insert dict rows (keys = ``columns``) in one ``executemany``."""
 
-    def __init__(self, table: sa.Table, columns: Sequence[str]) -> None:
+    def __init__(self, table: sa.Table, columns: Sequence[str], *, skip_existing: bool = False) -> None:
+        """``skip_existing``: a row whose key is already stored is left out, not an error (for
+        writes that may be repeated after a commit whose outcome was unknown)."""
         self.columns = tuple(columns)
         names = ", ".join(self.columns)
+        tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
+        sqlite_marks = ", ".join("?" * len(self.columns))
+        postgresql_marks = ", ".join(f"${i}" for i in range(1, len(self.columns) + 1))
         self.sql = {
-            "sqlite": f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(self.columns))})",
-            "postgresql": (
-                f"INSERT INTO {table.name} ({names}) "
-                f"VALUES ({', '.join(f'${i}' for i in range(1, len(self.columns) + 1))})"
-            ),
+            "sqlite": f"INSERT INTO {table.name} ({names}) VALUES ({sqlite_marks}){tail}",
+            "postgresql": f"INSERT INTO {table.name} ({names}) VALUES ({postgresql_marks}){tail}",
         }
         self._values_of = itemgetter(*self.columns)
         self._convert = {dialect: _converters(table, self.columns, dialect) for dialect in self.sql}
