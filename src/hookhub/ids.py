@@ -81,5 +81,11 @@ def _base62(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
+def first_id_at(prefix: str, seconds: float) -> str:
+    """The smallest id of ``prefix`` that can be made at ``seconds`` (Unix time) or later."""
+    lead = ((max(int(seconds), _KSUID_EPOCH) - _KSUID_EPOCH) << 128) // _LOW  # ``A`` with a zero counter
+    return f"{prefix}_{_base62(lead * _LOW, 27)}"
+
+
 def has_prefix(value: str, prefix: str) -> bool:
     return value.startswith(prefix + "_") and len(value) == len(prefix) + 1 + 27

@@ -13,6 +13,7 @@ from typing import Protocol
 from hookhub.auth.tokens import TokenVerifier
 from hookhub.config import Settings
 from hookhub.metrics import Metrics
+from hookhub.redis_link import RedisLink
 from hookhub.relay.hub import Relay
 from hookhub.store import secrets
 from hookhub.store.db import Database
@@ -36,6 +37,8 @@ class Runtime:
             connect_timeout=settings.database_connect_timeout_seconds,
             statement_timeout=settings.database_statement_timeout_seconds,
         )
+        # Redis, when configured: one link (timeouts, circuit) for every part that uses it.
+        self.redis = RedisLink(settings.redis_url) if settings.redis_url else None
         self.tokens = TokenVerifier(self.db)
         self.idempotency = IdempotencyStore(self.db, settings.idempotency_ttl_seconds)
         self.relay = Relay(self)
@@ -72,4 +75,6 @@ class Runtime:
                 await service.stop()
             except Exception:
                 log.exception("error while stopping %s", type(service).__name__)
+        if self.redis is not None:
+            await self.redis.close()
         await self.db.close()

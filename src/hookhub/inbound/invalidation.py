@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable
 import orjson
 
 from hookhub.inbound.cache import SourceCache
+from hookhub.redis_link import RedisLink, RedisUnavailable
+from hookhub.store.outage import log_failure
 
 log = logging.getLogger("hookhub.inbound")
 CHANNEL = "hookhub:sources"
@@ -23,11 +25,12 @@ CHANNEL = "hookhub:sources"
 
 class SourceInvalidation:
     def __init__(
-        self, redis_url: str, cache: SourceCache, recheck_listeners: Callable[[Iterable[str]], Awaitable[int]]
+        self,
+        link: RedisLink,
+        cache: SourceCache,
+        recheck_listeners: Callable[[Iterable[str]], Awaitable[int]],
     ) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(redis_url)
+        self._link = link
         self._cache = cache
         self._recheck_listeners = recheck_listeners
         self._task: asyncio.Task[None] | None = None
@@ -42,27 +45,30 @@ class SourceInvalidation:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._redis.aclose()
 
     async def publish(self, keys: list[str]) -> None:
         try:
-            await self._redis.publish(CHANNEL, orjson.dumps(keys))
-        except Exception:
+            await self._link.call(self._link.client.publish, CHANNEL, orjson.dumps(keys))
+        except RedisUnavailable:
             log.warning("could not publish a source change; other nodes see it within their cache TTL")
 
     async def _listen(self) -> None:
         while True:
             try:
-                async with self._redis.pubsub() as pubsub:
+                async with self._link.subscriber.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
                     self._cache.clear()  # anything missed while unsubscribed
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                    while True:
+                        message = await pubsub.get_message(timeout=1.0)
+                        if message is not None and message.get("type") == "message":
                             keys = orjson.loads(message["data"])
                             self._cache.forget(*keys)
-                            await self._recheck_listeners(keys)
+                            try:
+                                await self._recheck_listeners(keys)
+                            except Exception:
+                                log_failure(log, "checking listeners after a source change failed")
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("source invalidation subscription lost; retrying", exc_info=True)
+            except Exception as exc:
+                self._link.failed(exc)  # the link logs the outage once
                 await asyncio.sleep(1.0)

@@ -42,11 +42,13 @@ class Pipeline:
         self.runtime = runtime
         self.base_url = runtime.settings.base_url
         self.cache = SourceCache(self._load, ttl=runtime.settings.source_cache_seconds)
-        redis_url = runtime.settings.redis_url
+        link = runtime.redis
         self.invalidation = (
-            SourceInvalidation(redis_url, self.cache, runtime.relay.recheck_listeners) if redis_url else None
+            SourceInvalidation(link, self.cache, runtime.relay.recheck_listeners)
+            if link is not None
+            else None
         )
-        self.limiter = make_limiter(runtime.settings.redis_url)
+        self.limiter = make_limiter(link)
         self.local_limiter = self.limiter if isinstance(self.limiter, LocalLimiter) else None
         self.throttles_remotely = self.local_limiter is None  # then ``throttle`` after ``precheck``
         self.writer = EventWriter(

@@ -6,6 +6,12 @@ source, which a node subscribes to only while it has listeners or producers of t
 (``follow`` / ``unfollow``), and replies on one channel every node reads; it keeps reply state in
 Redis keys so that "first reply wins" holds across nodes. A node ignores its own broadcasts: it
 has already delivered them locally.
+
+Redis may stall or go away. Commands go through the process's ``RedisLink`` (its timeouts and
+circuit). The subscription pings Redis when it has heard nothing for ``PING_SECONDS``; no answer
+within ``STALL_SECONDS`` means the subscription may have missed messages, and so does a lost
+connection: once subscribed again the node reports the gap (``on_gap(since)``, the wall-clock
+time it last heard from Redis) so that its listeners are caught up from the event log.
 """
 
 from __future__ import annotations
@@ -20,13 +26,17 @@ from typing import Any, Protocol
 
 import orjson
 
+from hookhub.redis_link import RedisLink
+
 log = logging.getLogger("hookhub.relay")
 
 # How long a reply id stays known after its request opened or was answered (later replies → 409).
 REPLY_STATE_TTL_SECONDS = 3600
-CHANNEL = "hookhub:relay"  # replies, for every node
+CHANNEL = "hookhub:relay"  # replies and gap notices, for every node
 SOURCE_CHANNEL = "hookhub:relay:source:"  # + source id: its events and producer messages
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+PING_SECONDS = 1.0
+STALL_SECONDS = 3.0
 
 
 class Claim(Enum):
@@ -36,8 +46,9 @@ class Claim(Enum):
 
 
 OnMessage = Callable[[str, dict[str, Any]], None]
-# Called when a lost subscription is back: messages of the gap are gone, listeners must resume.
-OnGap = Callable[[], None]
+# Called when a subscription that may have missed messages holds again, with the wall-clock
+# time from which it may have missed them.
+OnGap = Callable[[float], None]
 
 
 class Bus(Protocol):
@@ -113,36 +124,40 @@ return -1
 class RedisBus:
     distributed = True
 
-    def __init__(self, url: str) -> None:
-        from redis import asyncio as aioredis
-
+    def __init__(self, link: RedisLink) -> None:
         self.node = os.urandom(8).hex()
-        # Named, so an operator (or a test) can tell this node's connections apart in CLIENT LIST.
-        self.client_name = f"hookhub-relay-{self.node}"
-        self._redis = aioredis.from_url(url, client_name=self.client_name)
-        self._claim = self._redis.register_script(_CLAIM_SCRIPT)
+        # The link's connections are named, so an operator (or a test) can tell this node's
+        # connections apart in CLIENT LIST.
+        self.client_name = link.name
+        self._link = link
+        self._claim = link.client.register_script(_CLAIM_SCRIPT)
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._pubsub: Any = None  # the live subscription; None while (re)connecting
         self._following: dict[str, int] = {}  # source id -> local listeners and producers
         self._confirmed: dict[str, asyncio.Future[None]] = {}  # source channel -> subscribed
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._heard_at = time.time()  # when the subscription last heard from Redis
 
     async def start(self, on_message: OnMessage, on_gap: OnGap) -> None:
         self._reader = asyncio.create_task(self._read(on_message, on_gap), name="hookhub-relay-redis")
         # Listeners registered from now on must not miss events ingested on other nodes.
-        await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+        except TimeoutError:
+            log.warning("relay: Redis is not reachable yet; relaying on this node alone meanwhile")
 
     async def stop(self) -> None:
         pending = [task for task in (self._reader, *self._tasks) if task is not None]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        await self._redis.aclose()
 
     async def broadcast(self, kind: str, payload: dict[str, Any], source_id: str | None = None) -> None:
+        """Publish to the other nodes; ``RedisUnavailable`` when Redis cannot take it now."""
         channel = CHANNEL if source_id is None else SOURCE_CHANNEL + source_id
-        await self._redis.publish(channel, orjson.dumps({"n": self.node, "k": kind, "p": payload}))
+        data = orjson.dumps({"n": self.node, "k": kind, "p": payload})
+        await self._link.call(self._link.client.publish, channel, data)
 
     async def follow(self, source_id: str) -> None:
         """Receive the source's events from other nodes; returns once the subscription holds, so
@@ -185,39 +200,71 @@ class RedisBus:
             log.debug("relay: unsubscribing from %s failed", channel, exc_info=True)
 
     async def open_reply(self, reply_id: str) -> None:
-        await self._redis.set(_reply_key(reply_id), "pending", ex=REPLY_STATE_TTL_SECONDS, nx=True)
+        await self._link.call(
+            self._link.client.set, _reply_key(reply_id), "pending", ex=REPLY_STATE_TTL_SECONDS, nx=True
+        )
 
     async def claim_reply(self, reply_id: str) -> Claim:
-        result = await self._claim(keys=[_reply_key(reply_id)], args=[REPLY_STATE_TTL_SECONDS])
+        keys, args = [_reply_key(reply_id)], [REPLY_STATE_TTL_SECONDS]
+        result = await self._link.call(self._claim, keys=keys, args=args)
         return {1: Claim.WON, 0: Claim.TAKEN}.get(int(result), Claim.UNKNOWN)
 
     async def healthy(self) -> bool:
-        return bool(await self._redis.ping())
+        return await self._link.healthy()
 
     async def _read(self, on_message: OnMessage, on_gap: OnGap) -> None:
         delay = 0.1
+        gap_since: float | None = None  # set once the subscription may have missed messages
         while True:
             try:
-                async with self._redis.pubsub() as pubsub:
+                async with self._link.subscriber.pubsub() as pubsub:
                     # One step, so that a ``follow`` from now on subscribes on this connection.
                     self._pubsub = pubsub
-                    await pubsub.subscribe(CHANNEL, *(SOURCE_CHANNEL + source for source in self._following))
-                    if self._subscribed.is_set():
-                        on_gap()
+                    channels = (CHANNEL, *(SOURCE_CHANNEL + source for source in self._following))
+                    async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                        await pubsub.subscribe(*channels)
+                    self._heard_at = time.time()
+                    if gap_since is not None:
+                        log.warning("relay: Redis subscription back; catching listeners up")
+                        on_gap(gap_since)
+                        gap_since = None
+                    self._link.succeeded()
                     self._subscribed.set()
                     delay = 0.1
-                    async for message in pubsub.listen():
-                        self._dispatch(message, on_message)
+                    await self._listen(pubsub, on_message)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("relay: lost the Redis subscription; reconnecting in %.1fs", delay, exc_info=True)
+            except Exception as exc:
+                if gap_since is None:
+                    gap_since = self._heard_at
+                    log.warning("relay: lost the Redis subscription (%s); reconnecting", type(exc).__name__)
+                self._link.failed(exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
                 self._pubsub = None
 
+    async def _listen(self, pubsub: Any, on_message: OnMessage) -> None:
+        """Dispatch messages until the connection fails or Redis stops answering pings."""
+        pinged_at: float | None = None
+        while True:
+            message = await pubsub.get_message(timeout=PING_SECONDS)
+            now = time.monotonic()
+            if message is not None:
+                self._heard_at = time.time()
+                pinged_at = None
+                self._dispatch(message, on_message)
+                continue
+            if pinged_at is None:
+                async with asyncio.timeout(STALL_SECONDS):
+                    await pubsub.ping()
+                pinged_at = now
+            elif now - pinged_at > STALL_SECONDS:
+                raise TimeoutError(f"Redis did not answer a ping within {STALL_SECONDS:g} s")
+
     def _dispatch(self, message: dict[str, Any], on_message: OnMessage) -> None:
+        if message.get("type") == "pong":
+            return
         if message.get("type") == "subscribe":
             channel = message["channel"]
             confirmed = self._confirmed.get(channel.decode() if isinstance(channel, bytes) else channel)

@@ -5,6 +5,12 @@ Contract used by ingest (``inbound/``): ``publish``, ``wait_reply``, ``serve_sme
 
 Pub/sub goes through a ``Bus``: in-process by default, Redis when ``HOOKHUB_REDIS_URL`` is set,
 so a listener on one node gets events ingested on another and a reply reaches the waiting node.
+
+While Redis is unavailable each node relays alone: its own events to its own listeners, replies
+to requests waiting on it. Nothing is lost for listeners on other nodes: a node whose
+subscription may have missed messages (``on_gap``), or that could not broadcast an event (it
+announces a gap notice once Redis is back), catches its listeners up from the event log; each
+listener skips the events it already got.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 from hookhub.errors import Conflict, NotFound, ServiceUnavailable
 from hookhub.http.dispatch import Receive, Scope, Send
+from hookhub.redis_link import RedisUnavailable
 from hookhub.relay.bus import Bus, Claim, LocalBus, RedisBus
 from hookhub.relay.listeners import Frame, Listener, ListenerRegistry, route_key_text
+from hookhub.relay.replay import frames_since
 from hookhub.relay.replies import Reply, reply_from_wire, reply_to_wire
 from hookhub.relay.signals import on_exit_signal
 from hookhub.relay.sources import SourceLookup
@@ -35,6 +44,8 @@ log = logging.getLogger("hookhub.relay")
 LATE_REPLY_GRACE_SECONDS = 2.0
 # Drop a waiter that publish() opened but nobody waited on (longer than any reply timeout).
 ORPHAN_WAITER_SECONDS = 600.0
+# A catch-up after a gap starts this much earlier than the gap (clocks of nodes differ).
+GAP_MARGIN_SECONDS = 5.0
 
 
 class Relay:
@@ -42,8 +53,8 @@ class Relay:
         self.runtime = runtime
         self.listeners = ListenerRegistry()
         self.sources = SourceLookup(runtime.db)
-        redis_url = runtime.settings.redis_url
-        self.bus: Bus = RedisBus(redis_url) if redis_url else LocalBus()
+        self.bus: Bus = RedisBus(runtime.redis) if runtime.redis is not None else LocalBus()
+        self._unsent: dict[str, float] = {}  # source id -> when its first unbroadcast event came
         self._producers: dict[str, set[Callable[[str], Any]]] = {}
         self._waiters: dict[str, asyncio.Future[Reply]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -54,10 +65,10 @@ class Relay:
     # -- service -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        # After a Redis outage, listeners reconnect and resume from the event log.
-        await self.bus.start(self._on_bus_message, on_gap=self.listeners.close_all)
-        if self.bus.distributed:
+        await self.bus.start(self._on_bus_message, on_gap=self._after_gap)
+        if self.runtime.redis is not None:
             self.runtime.health_checks["redis"] = self.bus.healthy
+            self.runtime.redis.on_recovery(self._announce_unsent)
         self._restore_signals = on_exit_signal(self.listeners.close_all)
         self._rechecking = asyncio.get_running_loop().create_task(
             self._recheck_periodically(), name="hookhub-listener-recheck"
@@ -129,26 +140,53 @@ class Relay:
         if reply_id:
             # Open the reply before any listener can see the event (and so answer it).
             self._waiter(reply_id)
-            try:
+            with contextlib.suppress(RedisUnavailable):  # then only this node's listeners can answer
                 await self.bus.open_reply(reply_id)
-            except Exception:
-                log.exception("relay: could not open reply %s", reply_id)
         self.listeners.dispatch(Frame(source_id, key, event))
         if self.bus.distributed:
             try:
                 await self.bus.broadcast("event", {"s": source_id, "k": key, "e": event}, source_id)
-            except Exception:
-                log.exception("relay: could not broadcast event %s", event.get("id"))
+            except RedisUnavailable:  # other nodes catch up from the log once Redis is back
+                self._unsent.setdefault(source_id, time.time())
+
+    # -- gaps: catching listeners up from the event log ------------------------------------------
+
+    def _after_gap(self, since: float) -> None:
+        """This node's subscription may have missed messages since ``since``."""
+        self._background(self.catch_up(since))
+
+    async def catch_up(self, since: float, source_ids: Iterable[str] | None = None) -> int:
+        """Offer this node's listeners (of ``source_ids``, or all) the events stored since
+        ``since`` (wall-clock seconds, less a margin for clocks); each skips what it already got.
+        Returns how many events were read."""
+        wanted = set(source_ids) if source_ids is not None else None
+        read = 0
+        for source_id in self.listeners.sources():
+            if wanted is not None and source_id not in wanted:
+                continue
+            async for frame in frames_since(self.runtime.db, source_id, since - GAP_MARGIN_SECONDS):
+                self.listeners.dispatch(frame)
+                read += 1
+        return read
+
+    async def _announce_unsent(self, _outage_started: float) -> None:
+        """Redis is back: tell every node which sources' events it could not broadcast."""
+        unsent, self._unsent = self._unsent, {}
+        if not unsent:
+            return
+        try:
+            await self.bus.broadcast("gap", {"sources": unsent})
+        except RedisUnavailable:
+            for source_id, since in unsent.items():
+                self._unsent.setdefault(source_id, since)
 
     # -- replies -------------------------------------------------------------------------------
 
     async def wait_reply(self, reply_id: str, timeout: float) -> Reply | None:
         """The first reply posted for ``reply_id`` within ``timeout`` seconds, or None."""
         waiter = self._waiter(reply_id)
-        try:
+        with contextlib.suppress(RedisUnavailable):  # a reply posted to this node still arrives
             await self.bus.open_reply(reply_id)
-        except Exception:  # Redis down: a reply posted to this node still arrives
-            log.exception("relay: could not open reply %s", reply_id)
         try:
             try:
                 return await asyncio.wait_for(asyncio.shield(waiter), timeout)
@@ -162,8 +200,7 @@ class Relay:
             # Close the request: replies from now on get 409. Lost the race? One is in flight.
             try:
                 claim = await self.bus.claim_reply(reply_id)
-            except Exception:
-                log.exception("relay: could not close reply %s", reply_id)
+            except RedisUnavailable:
                 return None
             if claim is not Claim.TAKEN:
                 return None
@@ -178,15 +215,24 @@ class Relay:
         """Give ``reply`` to the request waiting under ``reply_id`` (404 unknown, 409 too late)."""
         try:
             claim = await self.bus.claim_reply(reply_id)
-        except Exception as exc:
-            log.exception("relay: could not claim reply %s", reply_id)
-            raise ServiceUnavailable("The relay's pub/sub is unavailable; try again.") from exc
+        except RedisUnavailable as exc:
+            # Without Redis only a request waiting on this node can be answered (first wins).
+            waiter = self._waiters.get(reply_id)
+            if waiter is None:
+                raise ServiceUnavailable("The relay's pub/sub is unavailable; try again.") from exc
+            if waiter.done():
+                raise Conflict("This request already got its reply, or stopped waiting for one.") from exc
+            waiter.set_result(reply)
+            return
         if claim is Claim.UNKNOWN:
             raise NotFound("No request is waiting for a reply with this replyId.")
         if claim is Claim.TAKEN:
             raise Conflict("This request already got its reply, or stopped waiting for one.")
         if not self._resolve(reply_id, reply) and self.bus.distributed:
-            await self.bus.broadcast("reply", {"r": reply_id, "reply": reply_to_wire(reply)})
+            try:
+                await self.bus.broadcast("reply", {"r": reply_id, "reply": reply_to_wire(reply)})
+            except RedisUnavailable as exc:
+                raise ServiceUnavailable("The relay's pub/sub is unavailable; try again.") from exc
 
     def _waiter(self, reply_id: str) -> asyncio.Future[Reply]:
         waiter = self._waiters.get(reply_id)
@@ -275,6 +321,9 @@ class Relay:
     def _on_bus_message(self, kind: str, payload: dict[str, Any]) -> None:
         if kind == "event":
             self.listeners.dispatch(Frame(payload["s"], payload["k"], payload["e"]))
+        elif kind == "gap":
+            for source_id, since in payload["sources"].items():
+                self._background(self.catch_up(since, [source_id]))
         elif kind == "reply":
             self._resolve(payload["r"], reply_from_wire(payload["reply"]))
         elif kind == "produce":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
@@ -19,6 +20,9 @@ from hookhub.relay.events import smee_data
 from hookhub.relay.sources import SourceInfo
 
 QUEUE_SIZE = 10_000
+# A listener remembers the ids of this many of the last events it was given, so that events
+# offered again (a catch-up after a gap in the pub/sub) reach it once.
+REMEMBERED = 4096
 
 
 def route_key_text(value: Any) -> str | None:
@@ -35,10 +39,14 @@ def route_key_text(value: Any) -> str | None:
 class Frame:
     """One event as it leaves this node, rendered lazily and at most once per format."""
 
-    def __init__(self, source_id: str, route_key: str | None, event: dict[str, Any]) -> None:
+    def __init__(
+        self, source_id: str, route_key: str | None, event: dict[str, Any], received_at: float | None = None
+    ) -> None:
         self.source_id = source_id
         self.route_key = route_key
         self.event = event
+        # When the event was stored (Unix time), for frames read back from the event log.
+        self.received_at = received_at
 
     @property
     def id(self) -> str:
@@ -79,6 +87,8 @@ class Listener:
         self.routed = routed
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(QUEUE_SIZE)
         self.overflowed = False
+        self._given: dict[str, None] = {}  # ids of the last events given, oldest first
+        self.connected_at = time.time()
 
     @classmethod
     def admitted_to(cls, source: SourceInfo, keys: Iterable[str] | None) -> Listener:
@@ -95,8 +105,22 @@ class Listener:
             return not self.routed
         return self.keys is not None and route_key in self.keys
 
+    def remember(self, event_id: str) -> bool:
+        """Note that the listener gets ``event_id``; False when it already got it."""
+        given = self._given
+        if event_id in given:
+            return False
+        given[event_id] = None
+        if len(given) > REMEMBERED:
+            del given[next(iter(given))]
+        return True
+
     def offer(self, frame: Frame) -> None:
         if self.overflowed or not self.accepts(frame.route_key):
+            return
+        if frame.received_at is not None and frame.received_at < self.connected_at:
+            return  # read back from the log: older than this connection, which never wanted it
+        if not self.remember(frame.id):
             return
         try:
             self.queue.put_nowait(frame)
@@ -148,6 +172,10 @@ class ListenerRegistry:
         for listener in listeners:
             listener.offer(frame)
         return len(listeners)
+
+    def sources(self) -> list[str]:
+        """The sources this node has listeners of."""
+        return list(self._by_source)
 
     def count(self, source_id: str | None = None) -> int:
         if source_id is not None:

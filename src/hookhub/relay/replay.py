@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from hookhub.ids import has_prefix
+from hookhub.ids import first_id_at, has_prefix
 from hookhub.relay.events import listener_event_from_row
 from hookhub.relay.listeners import Frame
 from hookhub.store import tables
@@ -26,17 +26,27 @@ def valid_since(value: str | None) -> str | None:
     return value
 
 
-async def missed_frames(db: Database, source_id: str, since: str) -> AsyncIterator[Frame]:
-    """Every event of the source stored after ``since``, page by page (one short read each)."""
+async def frames_since(db: Database, source_id: str, seconds: float) -> AsyncIterator[Frame]:
+    """Every event of the source stored at ``seconds`` (Unix time) or later."""
+    async for frame in missed_frames(db, source_id, first_id_at("evt", seconds), inclusive=True):
+        yield frame
+
+
+async def missed_frames(
+    db: Database, source_id: str, since: str, *, inclusive: bool = False
+) -> AsyncIterator[Frame]:
+    """Every event of the source stored after ``since`` (or from it, ``inclusive``), page by
+    page (one short read each)."""
     event = tables.event
     after = since
+    first_page = inclusive
     while True:
         now = datetime.now(UTC)
         query = (
             sa.select(event)
             .where(
                 event.c.source_id == source_id,
-                event.c.id > after,
+                event.c.id >= after if first_page else event.c.id > after,
                 sa.or_(event.c.expires_at.is_(None), event.c.expires_at > now),
             )
             .order_by(event.c.id)
@@ -45,7 +55,8 @@ async def missed_frames(db: Database, source_id: str, since: str) -> AsyncIterat
         async with db.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         for row in rows:
-            yield Frame(source_id, row["route_key"], listener_event_from_row(row))
+            received_at = row["received_at"].timestamp() if row["received_at"] is not None else None
+            yield Frame(source_id, row["route_key"], listener_event_from_row(row), received_at)
         if len(rows) < PAGE:
             return
-        after = rows[-1]["id"]
+        after, first_page = rows[-1]["id"], False

@@ -2,13 +2,13 @@
 
 The listener is registered *before* the stored events are read, so an event is either in the
 database when the read runs or published afterwards into the listener's queue (publish follows the
-commit). Some may be both; the ids already replayed are skipped when they come out of the queue.
+commit). Some may be both: the listener remembers the ids it was given (``Listener.remember``),
+and each is sent once, whichever way it came first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -17,9 +17,6 @@ from hookhub.relay.replay import missed_frames
 
 if TYPE_CHECKING:
     from hookhub.relay.hub import Relay
-
-# An event committed before the replay read is published within milliseconds of its commit.
-DEDUPE_WINDOW_SECONDS = 30.0
 
 
 async def pump(
@@ -32,15 +29,10 @@ async def pump(
     idle_seconds: float = 15.0,
 ) -> None:
     """Send missed then live frames until the listener is closed (overflow or shutdown)."""
-    replayed: set[str] | None = None
-    forget_at = 0.0
     if since is not None:
-        replayed = set()
         async for frame in missed_frames(relay.runtime.db, listener.source_id, since):
-            if listener.accepts(frame.route_key):
+            if listener.accepts(frame.route_key) and listener.remember(frame.id):
                 await send_frame(frame)
-                replayed.add(frame.id)
-        forget_at = time.monotonic() + DEDUPE_WINDOW_SECONDS
     queue = listener.queue
     while True:
         if idle is not None and queue.empty():
@@ -54,9 +46,4 @@ async def pump(
             frame = await queue.get()
         if frame is None:
             return
-        if replayed is not None:
-            if frame.id in replayed:
-                continue
-            if time.monotonic() > forget_at:
-                replayed = None
         await send_frame(frame)
