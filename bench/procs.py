@@ -179,8 +179,10 @@ class Hookhub:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def serve(self, *args: str, name: str = "serve") -> Process:
-        proc = Process(name, hookhub_command("serve", *args), self.workdir, self.env).start()
+    def serve(self, *args: str, name: str = "serve", env: dict[str, str] | None = None) -> Process:
+        proc = Process(
+            name, hookhub_command("serve", *args), self.workdir, {**self.env, **(env or {})}
+        ).start()
         proc.wait_http(self.url + "/api/v1/health")
         return proc
 

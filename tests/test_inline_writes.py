@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from hookhub.store import db as db_module
 from hookhub.store.db import Database
+from hookhub.store.outage import DatabaseUnavailable
 from tests.support.databases import BACKEND
 
 pytestmark = pytest.mark.skipif(
@@ -100,7 +101,8 @@ def test_a_lock_held_past_the_busy_timeout_is_an_error(
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         try:
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
+            # An outage for the caller (a 503 with Retry-After), not an error of its own.
+            with pytest.raises(DatabaseUnavailable, match="locked"):
                 await asyncio.wait_for(db.run_write(_insert("never")), 5)
         finally:
             other.execute("ROLLBACK")

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # request that needs it is answered 503 (a stalled server is an outage, not a hang).
     database_connect_timeout_seconds: float = Field(5.0, gt=0)
     database_statement_timeout_seconds: float = Field(10.0, gt=0)
+    # SQLite: "full" answers a write once it is on disk (fsync; survives a power cut), "normal"
+    # once it is in the file (survives the process being killed, not the machine losing power).
+    sqlite_synchronous: Literal["full", "normal"] = "full"
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

@@ -36,6 +36,7 @@ class Runtime:
             settings.database_url,
             connect_timeout=settings.database_connect_timeout_seconds,
             statement_timeout=settings.database_statement_timeout_seconds,
+            durable=settings.sqlite_synchronous == "full",
         )
         # Redis, when configured: one link (timeouts, circuit) for every part that uses it.
         self.redis = RedisLink(settings.redis_url) if settings.redis_url else None

@@ -62,9 +62,13 @@ class Database:
         pool_size: int = 10,
         connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
         statement_timeout: float | None = STATEMENT_TIMEOUT_SECONDS,
+        durable: bool = True,
     ) -> None:
+        """``durable``: on SQLite, a write returns once it is on disk (fsync), not only in the
+        file (which survives the process being killed, not a power cut)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.durable = durable
         kwargs: dict[str, Any] = {}
         if not self.is_sqlite:
             kwargs = {
@@ -76,7 +80,7 @@ class Database:
             }
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine.sync_engine)
+            _configure_sqlite(self.engine.sync_engine, synchronous="FULL" if durable else "NORMAL")
         else:
             sa_event.listen(self.engine.sync_engine, "checkout", _drop_closed_connection)
         self.outage: str | None = None  # why the last transaction could not reach the database
@@ -168,9 +172,13 @@ class Database:
             url = sa.make_url(self.url).set(drivername="sqlite")
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
             _configure_sqlite(engine, busy_timeout_ms=0, emit_begin=False)
-            self._inline = InlineSqliteWriter(engine, BUSY_TIMEOUT_SECONDS)
+            self._inline = InlineSqliteWriter(engine, BUSY_TIMEOUT_SECONDS, durable=self.durable)
+        inline = self._inline
         async with self._one_writer():
-            return await self._inline.run(fn)
+            result = await inline.run(fn)
+            commit = inline.commits
+        await inline.on_disk(commit)  # outside the lock: the next batch commits meanwhile
+        return result
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -239,6 +247,7 @@ def _configure_sqlite(
     *,
     busy_timeout_ms: int = int(BUSY_TIMEOUT_SECONDS * 1000),
     emit_begin: bool = True,
+    synchronous: str = "NORMAL",
 ) -> None:
     register_identity_adapters()
     path = sync_engine.url.database
@@ -251,7 +260,7 @@ def _configure_sqlite(
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

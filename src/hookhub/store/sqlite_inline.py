@@ -22,6 +22,13 @@ thread follows its passive checkpoint with a RESTART one, which needs the write 
 little copying that is left; this connection stops taking the lock until it is done (the loop
 goes on serving, requests gather into the next batch), and its next transaction writes the WAL
 from the start.
+
+Durability: the connection commits with ``synchronous=NORMAL`` (the commit writes the WAL but
+does not fsync it, which would stall the loop for milliseconds), and when the database is
+``durable`` (the default) ``WalSync`` then fsyncs the WAL file on a thread before the caller is
+answered. Commits made while an fsync runs are covered by the next one: under load one fsync
+serves many batches, each of many requests. An fsync of the WAL makes its commit frames
+survive a power cut, as SQLite's own ``synchronous=FULL`` would.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -48,12 +56,13 @@ RESTART_WAIT_SECONDS = 2.0  # the writer's bound on waiting for a RESTART (it no
 
 
 class InlineSqliteWriter:
-    def __init__(self, engine: sa.Engine, busy_timeout: float) -> None:
+    def __init__(self, engine: sa.Engine, busy_timeout: float, *, durable: bool = True) -> None:
         self._engine = engine  # configured without a busy timeout and without a BEGIN of its own
         self._busy_timeout = busy_timeout
         self._conn: sa.Connection | None = None
         self._checkpointer = Checkpointer(str(engine.url.database))
-        self._commits = 0
+        self.commits = 0
+        self.wal_sync = WalSync(str(engine.url.database) + "-wal") if durable else None
 
     def _connection(self) -> sa.Connection:
         if self._conn is None or self._conn.closed:
@@ -80,17 +89,66 @@ class InlineSqliteWriter:
             if driver.in_transaction:
                 driver.execute("ROLLBACK")
             raise
-        self._commits += 1
-        if self._commits % CHECKPOINT_EVERY == 0:
+        self.commits += 1
+        if self.wal_sync is not None:
+            self.wal_sync.committed = self.commits
+        if self.commits % CHECKPOINT_EVERY == 0:
             self._checkpointer.request()
         return result
 
+    async def on_disk(self, commit: int) -> None:
+        """Return once commit number ``commit`` has reached the disk (at once unless durable)."""
+        if self.wal_sync is not None:
+            await self.wal_sync.covered(commit)
+
     def close(self) -> None:
         self._checkpointer.stop()
+        if self.wal_sync is not None:
+            self.wal_sync.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         self._engine.dispose()
+
+
+class WalSync:
+    """fsync the WAL file on a thread; every commit made before an fsync starts is covered by it."""
+
+    def __init__(self, wal_path: str) -> None:
+        self._path = wal_path
+        self._fd: int | None = None
+        self.committed = 0  # the writer's commit count
+        self._synced = 0  # commits known to be on disk
+        self._running: asyncio.Future[None] | None = None
+
+    async def covered(self, commit: int) -> None:
+        while self._synced < commit:
+            if self._running is None:
+                self._running = asyncio.ensure_future(self._sync(self.committed))
+            await asyncio.shield(self._running)
+
+    async def _sync(self, upto: int) -> None:
+        try:
+            await asyncio.to_thread(self._fsync)
+            self._synced = max(self._synced, upto)
+        finally:
+            self._running = None
+
+    def _fsync(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDONLY)
+            # The WAL was created by this process's first write: make its directory entry durable too.
+            directory = os.open(os.path.dirname(os.path.abspath(self._path)), os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class Checkpointer:
