@@ -4,9 +4,12 @@ byte for byte, its original Content-Type, signed with the event id."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import standardwebhooks
+
+from tests.delivery.receiver import Reply
 
 
 def _source_with_destination(api: httpx.Client, url: str) -> tuple[str, str, str]:
@@ -80,3 +83,26 @@ def test_a_destination_lists_its_attempts_of_every_event(api, make_receiver):
     paged = api.get(path, params={"limit": 1}).json()
     assert len(paged["data"]) == 1 and paged["done"] is False
     assert api.get(f"/ingest/api/v1/source/{source_id}/endpoint/ep_missing/attempt").status_code == 404
+
+
+def test_recover_resends_the_events_a_destination_failed(make_server, make_receiver):
+    server = make_server({"HOOKHUB_RETRY_SCHEDULE": "0"})  # one attempt, then failed for good
+    receiver = make_receiver().reply_with(Reply(500))
+    with server.client() as api:
+        source_id, ingest_url, _ = _source_with_destination(api, receiver.url)
+        dest_id = api.get(f"/ingest/api/v1/source/{source_id}/endpoint").json()["data"][0]["id"]
+        since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        failed = httpx.post(ingest_url, json={"n": 1}).headers["x-hookhub-event-id"]
+        receiver.wait_for(1)
+        ok = httpx.post(ingest_url, json={"n": 2}).headers["x-hookhub-event-id"]
+        receiver.wait_for(2)
+        wait_for_attempts(api, source_id, ok)
+
+        task = api.post(
+            f"/ingest/api/v1/source/{source_id}/endpoint/{dest_id}/recover", json={"since": since}
+        )
+        assert task.status_code == 202, task.text
+        assert task.json()["status"] == "finished" and task.json()["data"] == {"messagesSent": 1}
+        third = receiver.wait_for(3)[2]
+    assert third.webhook_id == failed
+    assert [r.webhook_id for r in receiver.requests].count(ok) == 1

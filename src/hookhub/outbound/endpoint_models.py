@@ -9,6 +9,7 @@ import base64
 import binascii
 import re
 import secrets
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
@@ -211,3 +212,10 @@ def render_endpoint(row: Row) -> dict[str, Any]:
         "createdAt": row.created_at,
         "updatedAt": row.updated_at,
     }
+
+
+class RecoverIn(ApiModel):
+    """Re-send what failed for good in a window (Svix ``RecoverIn``)."""
+
+    since: datetime
+    until: datetime | None = None

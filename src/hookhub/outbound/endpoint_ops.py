@@ -1,6 +1,7 @@
 """Endpoint operations that go through the delivery engine (Svix ``Endpoint`` API, second half).
 
-``POST …/endpoint/{ep}/recover``        re-send failed messages since a time
+``POST …/endpoint/{ep}/recover``        re-send failed messages since a time (``endpoints.py``:
+                                       app endpoints and source destinations alike)
 ``POST …/endpoint/{ep}/replay-missing`` send messages the endpoint never got
 ``POST …/endpoint/{ep}/bulk-replay``    re-send every message sent to it (with filters)
 ``GET  …/endpoint/{ep}/stats``          message counts by delivery status
@@ -28,6 +29,8 @@ from hookhub.api.models import ApiModel
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import manual
 from hookhub.errors import NotFound
+from hookhub.outbound.background_tasks import finished_task
+from hookhub.outbound.endpoint_models import RecoverIn
 from hookhub.outbound.endpoints import find_endpoint
 from hookhub.outbound.message_models import render_message
 from hookhub.outbound.scope import find_app_id
@@ -39,11 +42,6 @@ from hookhub.store.types import utcnow
 router = APIRouter(prefix="/api/v1/app/{app_id}/endpoint/{endpoint_id}", tags=["Endpoint"])
 
 _STATUS_NAMES = {0: "success", 1: "pending", 2: "failed", 3: "sending"}
-
-
-class RecoverIn(ApiModel):
-    since: datetime
-    until: datetime | None = None
 
 
 class BulkReplayIn(RecoverIn):
@@ -64,43 +62,6 @@ async def _endpoint(conn: AsyncConnection, principal: Principal, app_ref: str, e
     return await find_endpoint(conn, "app_id", app_id, ep_ref)
 
 
-def _task(kind: str, sent: int) -> Response:
-    return json_response(
-        {
-            "id": ids.new_id("qtask"),
-            "status": "finished",
-            "task": kind,
-            "updatedAt": utcnow(),
-            "data": {"messagesSent": sent},
-        },
-        202,
-    )
-
-
-def _window(column: sa.Column, since: datetime, until: datetime | None) -> sa.ColumnElement[bool]:
-    clause = column >= since
-    return clause if until is None else sa.and_(clause, column < until)
-
-
-@router.post("/recover", status_code=202, summary="Re-send the failed messages since a time")
-async def recover(
-    request: Request, runtime: RuntimeDep, principal: PrincipalDep, app_id: str, endpoint_id: str
-) -> Response:
-    body = await parse_body(request, RecoverIn)
-    async with runtime.db.write() as conn:
-        ep = await _endpoint(conn, principal, app_id, endpoint_id)
-        sent = await manual.requeue_manual(
-            conn,
-            sa.and_(
-                delivery.c.endpoint_id == ep.id,
-                delivery.c.status == "failed",
-                _window(delivery.c.created_at, body.since, body.until),
-            ),
-        )
-    runtime.deliveries_enqueued()
-    return _task("endpoint.recover", sent)
-
-
 @router.post("/replay-missing", status_code=202, summary="Send the messages this endpoint never got")
 async def replay_missing(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep, app_id: str, endpoint_id: str
@@ -113,7 +74,7 @@ async def replay_missing(
         )
         query = sa.select(message.c.id, message.c.event_type, message.c.channels).where(
             message.c.app_id == ep.app_id,
-            _window(message.c.created_at, body.since, body.until),
+            manual.created_between(message.c.created_at, body.since, body.until),
             message.c.id.not_in(already),
         )
         wanted = [
@@ -123,7 +84,7 @@ async def replay_missing(
         ]
         sent = await manual.insert_manual(conn, ep.id, wanted)
     runtime.deliveries_enqueued()
-    return _task("endpoint.replay", sent)
+    return finished_task("endpoint.replay", {"messagesSent": sent})
 
 
 @router.post("/bulk-replay", status_code=202, summary="Re-send every message sent to this endpoint")
@@ -136,7 +97,10 @@ async def bulk_replay(
         query = (
             sa.select(delivery.c.id, message.c.channels, message.c.tags)
             .select_from(delivery.join(message, message.c.id == delivery.c.message_id))
-            .where(delivery.c.endpoint_id == ep.id, _window(message.c.created_at, body.since, body.until))
+            .where(
+                delivery.c.endpoint_id == ep.id,
+                manual.created_between(message.c.created_at, body.since, body.until),
+            )
         )
         if body.event_types:
             query = query.where(message.c.event_type.in_(body.event_types))
@@ -157,7 +121,7 @@ async def bulk_replay(
         ]
         sent = await manual.requeue_manual(conn, delivery.c.id.in_(chosen)) if chosen else 0
     runtime.deliveries_enqueued()
-    return _task("endpoint.bulk-replay", sent)
+    return finished_task("endpoint.bulk-replay", {"messagesSent": sent})
 
 
 @router.get("/stats", summary="Message counts by delivery status")

@@ -44,8 +44,9 @@ from hookhub import ids
 from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.pagination import Page, paginate
 from hookhub.auth.tokens import Principal
-from hookhub.delivery import republish
+from hookhub.delivery import manual, republish
 from hookhub.errors import Conflict, NotFound
+from hookhub.outbound.background_tasks import finished_task
 from hookhub.outbound.endpoint_models import (
     EndpointCreate,
     EndpointFields,
@@ -53,6 +54,7 @@ from hookhub.outbound.endpoint_models import (
     EndpointUpsert,
     HeadersIn,
     HeadersPatch,
+    RecoverIn,
     SecretRotate,
     generate_secret,
     render_endpoint,
@@ -310,5 +312,15 @@ def build_endpoint_router(
 
         await _store_headers(request, runtime, principal, endpoint_id, merge)
         return no_content()
+
+    @router.post(item + "/recover", status_code=202, summary="Re-send what failed since a time")
+    async def recover(
+        request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: RecoverIn
+    ) -> Response:
+        async with runtime.db.write() as conn:
+            row = await find_endpoint(conn, owner_column, await owner(conn, request, principal), endpoint_id)
+            sent = await manual.recover(conn, row.id, body.since, body.until)
+        runtime.deliveries_enqueued()
+        return finished_task("endpoint.recover", {"messagesSent": sent})
 
     return router
