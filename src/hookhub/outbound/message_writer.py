@@ -30,7 +30,7 @@ from hookhub.errors import Conflict, HookhubError, NotFound, validation_error
 from hookhub.outbound.message_models import MessageIn
 from hookhub.runtime import Runtime
 from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, matching_endpoint_ids
-from hookhub.store.group_commit import gather_while_growing
+from hookhub.store.group_commit import GroupCommitter
 from hookhub.store.outage import DatabaseUnavailable
 from hookhub.store.raw_insert import RawInsert, fetch_rows
 from hookhub.store.tables import application, delivery, message
@@ -249,37 +249,22 @@ class MessageWriter:
         self._runtime = runtime
         self._first_delay = runtime.settings.retry_delays[0]
         self._retention_days = runtime.settings.message_retention_days
-        self._queue: list[_Pending] = []
-        self._task: asyncio.Task[None] | None = None
+        self._batches = GroupCommitter(
+            self._commit,
+            max_batch=MAX_BATCH,
+            gather_turns=_GATHER_TURNS,
+            in_flight=runtime.db.batches_in_flight,
+            name="hookhub-message-writer",
+        )
 
     def submit(
         self, principal: Principal, app_ref: str, body: MessageIn, row: dict[str, Any]
     ) -> asyncio.Future[int]:
         """Queue the message for the next batch; await the future for its number of deliveries,
         set once committed. (A plain function: one coroutine less per message.)"""
-        task = self._task
-        if task is None:
-            task = self._task = asyncio.get_running_loop().create_task(self._drain())
-        future: asyncio.Future[int] = task.get_loop().create_future()
-        self._queue.append(_Pending(principal, app_ref, body, row, future))
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._batches.add(_Pending(principal, app_ref, body, row, future))
         return future
-
-    async def _drain(self) -> None:
-        batch: list[_Pending] = []
-        try:
-            await gather_while_growing(lambda: len(self._queue), _GATHER_TURNS, MAX_BATCH)
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._commit(batch)
-        except BaseException as exc:  # a bug or shutdown: nobody may wait forever
-            failure = exc if isinstance(exc, Exception) else RuntimeError("message writer stopped")
-            for item in [*batch, *self._queue]:
-                if not item.future.done():
-                    item.future.set_exception(failure)
-            self._queue = []
-            raise
-        finally:
-            self._task = None
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:

@@ -93,6 +93,13 @@ class Database:
         self._inline: InlineSqliteWriter | None = None
 
     @property
+    def batches_in_flight(self) -> int:
+        """How many group-committed batches of one writer may be under way at once: on
+        PostgreSQL each has a connection of its own; on SQLite one commits while the last one's
+        fsync runs."""
+        return 2 if self.is_sqlite else 4
+
+    @property
     def dialect(self) -> str:
         return "sqlite" if self.is_sqlite else "postgresql"
 
