@@ -8,6 +8,7 @@ from hookhub.errors import HookhubError
 from hookhub.http.dispatch import Send
 
 JSON = b"application/json"
+NO_CONTENT = frozenset({204, 304})  # statuses whose answer ends with its head (RFC 9110 §6.4.1)
 # CORS for a simple request from a browser (they send Origin on every cross-origin request): the
 # headers the API stack's CORS middleware adds, which the plain-ASGI fast paths add themselves.
 CORS_SIMPLE = ((b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"*"))
