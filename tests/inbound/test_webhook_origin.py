@@ -1,5 +1,6 @@
-"""Answers on /webhook/ are served on hookhub's own connections: what a reply or a fixed
-response says cannot split an answer on a kept-alive connection."""
+"""Answers on /webhook/ are served on hookhub's own origin and connections: what a reply or a
+fixed response says can neither split an answer on a kept-alive connection nor act on the origin
+of the dashboard and the API. Every answer there is sandboxed (CSP), typed and never sniffed."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ SMUGGLED = "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 7\r\n\
 
 def _key(source: dict[str, Any]) -> str:
     return urlsplit(source["ingestUrl"]).path.rsplit("/", 1)[-1]
+
+
+def _sandboxed(headers: httpx.Headers | dict[str, str]) -> bool:
+    csp, nosniff = headers.get("content-security-policy"), headers.get("x-content-type-options")
+    return (csp, nosniff) == ("sandbox", "nosniff")
 
 
 @contextmanager
@@ -133,3 +139,73 @@ def _store_settings(database_url: str, source_id: str, settings: dict[str, Any])
             await db.close()
 
     asyncio.run(write())
+
+
+def test_every_answer_on_webhook_is_sandboxed_typed_and_never_sniffed(
+    server: ServerProcess, sources: Sources
+) -> None:
+    fixed = sources.create(settings={"response": {"body": "<b>ok</b>", "contentType": "text/html"}})
+    post_only = sources.create(settings={"methods": ["POST"]})
+    bearer = sources.create(settings={"auth": {"type": "bearer"}})
+    small = sources.create(settings={"maxBodyBytes": 1})
+    throttled = sources.create(settings={"throttle": {"limit": 1, "periodSeconds": 60}})
+    meta = sources.create(type="meta", config={"secret": "app-secret", "verifyToken": "tok"})
+    fitbit = sources.create(type="fitbit", config={"secret": "s", "verifyCode": "code"})
+    secret = sources.create(settings={"listenSecret": "listen-secret-1"})
+    waits = sources.create(settings={"reply": {"wait": True, "timeoutSeconds": 20}})
+    times_out = sources.create(settings={"reply": {"wait": True, "timeoutSeconds": 0.2}})
+    challenge = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": "tok",
+        "hub.challenge": "<script>alert(1)</script>",
+    }
+    html_reply = {"status": 200, "headers": {"Content-Type": "text/html"}, "body": "<script>1</script>"}
+    answers: dict[str, httpx.Response] = {}
+    with httpx.Client(timeout=30) as client:
+        answers["fixed"] = client.post(fixed["ingestUrl"], content=b"x")
+        answers["unknown source"] = client.post(f"{server.url}/webhook/no-such-key", content=b"x")
+        answers["method"] = client.get(post_only["ingestUrl"])
+        answers["credentials"] = client.post(bearer["ingestUrl"], content=b"x")
+        answers["size"] = client.post(small["ingestUrl"], content=b"too large")
+        answers["malformed"] = client.post(
+            fixed["ingestUrl"], content=b"{", headers={"content-type": "application/json"}
+        )
+        client.post(throttled["ingestUrl"], content=b"x")
+        answers["throttle"] = client.post(throttled["ingestUrl"], content=b"x")
+        answers["preflight"] = client.options(fixed["ingestUrl"])
+        answers["meta challenge"] = client.get(meta["ingestUrl"], params=challenge)
+        answers["meta refused"] = client.get(
+            meta["ingestUrl"], params={**challenge, "hub.verify_token": "no"}
+        )
+        answers["fitbit"] = client.get(fitbit["ingestUrl"], params={"verify": "code"})
+        answers["fitbit refused"] = client.get(fitbit["ingestUrl"], params={"verify": "no"})
+        with replying(server, waits, html_reply):
+            answers["reply"] = client.post(waits["ingestUrl"], content=b"x")
+        answers["reply timeout"] = client.post(times_out["ingestUrl"], content=b"x")
+        answers["smee refused"] = client.get(secret["ingestUrl"], headers={"accept": "text/event-stream"})
+        with client.stream("GET", fixed["ingestUrl"], headers={"accept": "text/event-stream"}) as smee:
+            answers["smee channel"] = smee
+    expected = {
+        "fixed": (200, "text/html"),
+        "unknown source": (404, "application/json"),
+        "method": (405, "application/json"),
+        "credentials": (401, "application/json"),
+        "size": (413, "application/json"),
+        "malformed": (400, "application/json"),
+        "throttle": (429, "application/json"),
+        "preflight": (204, None),
+        "meta challenge": (200, "text/plain; charset=utf-8"),
+        "meta refused": (403, "application/json"),
+        "fitbit": (204, None),
+        "fitbit refused": (404, "application/json"),
+        "reply": (200, "text/html"),
+        "reply timeout": (504, "application/json"),
+        "smee refused": (401, "application/json"),
+        "smee channel": (200, "text/event-stream; charset=utf-8"),
+    }
+    for name, answer in answers.items():
+        status, content_type = expected[name]
+        assert answer.status_code == status, (name, answer.text)
+        assert _sandboxed(answer.headers), (name, answer.headers)
+        if content_type is not None:
+            assert answer.headers.get("content-type") == content_type, (name, answer.headers)
