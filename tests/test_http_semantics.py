@@ -24,11 +24,13 @@ from websockets.sync.client import connect as websocket_connect
 
 from hookhub.http.body_limit import read_body
 from hookhub.http.protocol import HttpProtocol
+from tests.support.kept_alive import KeptAlive
 from tests.support.threaded_server import ThreadedServer
 
 KEEP_ALIVE_SECONDS = 1
 PROTOCOLS = {"hookhub": HttpProtocol, "uvicorn": HttpToolsProtocol}
 STREAM_PARTS = [f"part {i}\n".encode() for i in range(5)]  # what /stream sends, 10 ms apart
+SMUGGLED = b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nspoofed"
 
 
 class _App:
@@ -63,6 +65,16 @@ class _App:
             headers = [(b"content-length", b"2"), smuggled]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"ok"})
+            return
+        if path == "/no-content":  # a 204 or 304 given a length and a body: an answer of its own
+            status = int(scope["query_string"].decode().partition("=")[2])
+            headers = [(b"content-length", str(len(SMUGGLED)).encode())]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": SMUGGLED})
+            return
+        if path == "/interim":  # a 1xx as the final answer
+            await send({"type": "http.response.start", "status": 103, "headers": _length(SMUGGLED)})
+            await send({"type": "http.response.body", "body": SMUGGLED})
             return
         if path == "/boom-after":
             await send(
@@ -316,6 +328,30 @@ def test_head_answers_without_a_body(server: ThreadedServer) -> None:
     head, _, rest = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"content-length: 5" in head.lower()
     assert rest.startswith(b"HTTP/1.1 200")  # the next answer follows the head directly
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_a_204_or_304_ends_at_its_head_whatever_the_app_gives(
+    server: ThreadedServer, request: pytest.FixtureRequest, status: int
+) -> None:
+    """The next answer on the connection is the next request's, not the body the app gave."""
+    _hookhub_only(request, "uvicorn writes the body an app gives a 204 or 304 after its head")
+    with KeptAlive("127.0.0.1", server.port) as connection:
+        first = connection.ask("GET", f"/no-content?status={status}")
+        second = connection.ask("GET", "/echo/second")
+    assert first.status == status and first.body == b""
+    assert second.body != b"spoofed"  # what the 204 or 304 was given
+    assert second.status == 200 and json.loads(second.body)["path"] == "/echo/second"
+    assert "content-length" not in first.headers and "transfer-encoding" not in first.headers
+
+
+def test_a_1xx_final_answer_is_a_500(server: ThreadedServer, request: pytest.FixtureRequest) -> None:
+    """A client takes a 1xx for an interim answer and the next one for this request's."""
+    _hookhub_only(request, "uvicorn sends a 1xx an app gives as if it were final")
+    with _raw(server.port) as sock:
+        sock.sendall(b"GET /interim HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = _read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 500") and b"spoofed" not in data
 
 
 def test_a_receive_given_up_on_loses_no_body(server: ThreadedServer) -> None:

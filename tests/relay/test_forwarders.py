@@ -165,6 +165,36 @@ def test_hookhub_listen_forwards_a_signed_request_that_still_verifies(
         listen.wait_for("202")
 
 
+def test_hookhub_listen_leaves_out_what_a_reply_may_not_set(
+    server: ServerProcess, processes: list[Process]
+) -> None:
+    """A local server's cookies, policies and framing are its own: the caller gets its status, body
+    and other headers, in hookhub's sandbox, rather than a refused reply and a 504."""
+    source = create_source(server, settings={"reply": {"wait": True, "timeoutSeconds": 10}})
+    own = {
+        "set-cookie": "session=local",
+        "content-security-policy": "default-src 'self'",
+        "x-frame-options": "DENY",
+        "access-control-allow-origin": "http://localhost:3000",
+        "connection": "keep-alive",
+    }
+
+    def answer(request: Received) -> tuple[int, dict[str, str], bytes]:
+        return 201, {"content-type": "text/html", "x-local": "yes", **own}, b"<p>created</p>"
+
+    with receiver(answer) as local:
+        listen = hookhub_listen(server, source["id"], local.url, processes)
+        response = httpx.post(ingest_url(server, source), json={"n": 1}, timeout=30)
+        assert response.status_code == 201, response.text
+        assert response.text == "<p>created</p>"
+        assert response.headers["content-type"] == "text/html"
+        assert response.headers["x-local"] == "yes"
+        assert "set-cookie" not in response.headers and "x-frame-options" not in response.headers
+        assert "access-control-allow-origin" not in response.headers
+        assert response.headers["content-security-policy"] == "sandbox"  # hookhub's, not the local one
+        listen.wait_for("set-cookie")  # it says what it left out
+
+
 @pytest.fixture
 def own_server(make_server: Callable[..., ServerProcess]) -> ServerProcess:
     # A sync fixture: creating a PostgreSQL database runs its own event loop.

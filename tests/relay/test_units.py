@@ -60,9 +60,10 @@ def test_reply_bodies(payload: dict, status: int, body: bytes, content_type: str
     assert reply.headers.get("content-type") == content_type
 
 
-def test_reply_drops_headers_the_server_computes() -> None:
-    reply = parse_reply({"headers": {"Content-Length": "5", "X-Ok": "1"}})
-    assert reply.headers == {"X-Ok": "1"}
+def test_reply_refuses_headers_the_server_computes() -> None:
+    """Refused with a reason rather than silently dropped: the replier learns what was not sent."""
+    with pytest.raises(ValidationFailed, match="may not set Content-Length"):
+        parse_reply({"headers": {"Content-Length": "5", "X-Ok": "1"}})
 
 
 @pytest.mark.parametrize(

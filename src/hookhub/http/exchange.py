@@ -29,6 +29,7 @@ DISCONNECT: Message = {"type": "http.disconnect"}
 # names joined and one over all the values (each rule is about single characters).
 _INVALID_NAME = re.compile(b'[\x00-\x1f\x7f()<>@,;:\\[\\]={} \t\\\\"]')
 _INVALID_VALUE = re.compile(b"[\x00-\x08\x0a-\x1f\x7f]")
+_NO_CONTENT = frozenset({204, 304})
 
 
 def _status_line(status: int) -> bytes:
@@ -60,6 +61,7 @@ class Exchange:
     """The state of one request/response cycle on a connection."""
 
     __slots__ = (
+        "_bodiless",
         "_body_delivered",
         "_chunked",
         "_chunks",
@@ -89,6 +91,7 @@ class Exchange:
         self.complete = False
         self.disconnected = False
         self._chunked = False
+        self._bodiless = False
         self._remaining: int | None = 0  # of the Content-Length the app announced; None: no length
         self._held_head: bytes | None = None
 
@@ -180,6 +183,13 @@ class Exchange:
 
     def _start(self, status: int, headers: Any) -> None:
         protocol = self._protocol
+        if status < 200:
+            # A client reads a 1xx as interim and the next answer as this request's: the answers
+            # after it on the connection would all be off by one.
+            raise RuntimeError(f"A {status} is not a final answer.")
+        # A 204 or 304 ends at its head whatever it says (RFC 9110 §6.4.1): a length or a body
+        # here would be read as the next answer on the connection. So neither is sent.
+        no_content = status in _NO_CONTENT
         lines = []
         length: int | None = None
         chunked = False
@@ -187,9 +197,13 @@ class Exchange:
         for name, value in headers:
             name = name.lower()
             if name == b"content-length":
+                if no_content:
+                    continue
                 if length is None and not chunked:
                     length = int(value)
             elif name == b"transfer-encoding":
+                if no_content:
+                    continue
                 chunked = value.lower() == b"chunked"
             elif name == b"connection" and b"close" in connection_tokens(value):
                 close = True
@@ -207,7 +221,7 @@ class Exchange:
             protocol.log_access(self.scope, status)
         if not self.keep_alive and not close:
             head += b"connection: close\r\n"
-        bodiless = self.scope["method"] == "HEAD" or status in (204, 304)
+        bodiless = no_content or self.scope["method"] == "HEAD"
         close_delimited = False
         if length is None and not chunked and not bodiless:
             if self.scope["http_version"] == "1.0":
@@ -218,10 +232,11 @@ class Exchange:
         status_line = STATUS_LINES.get(status) or _status_line(status)
         head = b"".join((status_line, protocol.default_headers(), head, b"\r\n"))
         self._chunked = chunked and not bodiless
+        self._bodiless = bodiless
         if close_delimited:
             self._remaining = None
         else:
-            self._remaining = 0 if chunked or length is None else length
+            self._remaining = 0 if chunked or length is None or bodiless else length
         if self._chunked or close_delimited:
             if not protocol.transport.is_closing():
                 protocol.transport.write(head)  # a stream: its head goes out now
@@ -240,9 +255,8 @@ class Exchange:
 
     def _body(self, body: bytes, more_body: bool) -> None:
         protocol = self._protocol
-        if self.scope["method"] == "HEAD":
+        if self._bodiless:  # a HEAD, 204 or 304 (a HEAD keeps the GET's Content-Length, RFC 9110 §9.3.2)
             data = b""
-            self._remaining = 0
         elif self._chunked:
             data = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
             if not more_body:

@@ -8,9 +8,15 @@ from hookhub.errors import HookhubError
 from hookhub.http.dispatch import Send
 
 JSON = b"application/json"
+NO_CONTENT = frozenset({204, 304})  # statuses whose answer ends with its head (RFC 9110 §6.4.1)
 # CORS for a simple request from a browser (they send Origin on every cross-origin request): the
 # headers the API stack's CORS middleware adds, which the plain-ASGI fast paths add themselves.
 CORS_SIMPLE = ((b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"*"))
+# On every answer on /webhook/, whose content strangers choose (a reply, a fixed body, an echoed
+# challenge) but which is served on hookhub's own origin, beside the dashboard and the API: a
+# browser shows it in a sandbox of its own (an opaque origin, no scripts, no forms) and takes its
+# Content-Type as given, never guessing at HTML.
+SANDBOXED = ((b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff"))
 
 
 def error_headers(error: HookhubError) -> list[tuple[bytes, bytes]]:
@@ -46,5 +52,5 @@ async def send_bytes(
     await send(rest)
 
 
-async def send_error(send: Send, error: HookhubError) -> None:
-    await send_bytes(send, error.status, error.body(), headers=error_headers(error))
+async def send_error(send: Send, error: HookhubError, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    await send_bytes(send, error.status, error.body(), headers=[*error_headers(error), *extra])

@@ -1,4 +1,4 @@
-"""What the ingest path answers: status, body, content type, extra headers."""
+"""What the ingest path answers: status, body, content type, extra headers; always sandboxed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from hookhub.errors import HookhubError
 from hookhub.http.dispatch import Send
-from hookhub.http.responses import JSON, error_headers, response_messages
+from hookhub.http.responses import JSON, SANDBOXED, error_headers, response_messages
 
 
 @dataclass(slots=True)
@@ -19,7 +19,8 @@ class Answer:
 
     def messages(self, extra: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
         """The ASGI ``http.response.start`` and ``http.response.body`` messages of this answer."""
-        return response_messages(self.status, self.body, self.content_type, [*self.headers, *extra])
+        headers = [*self.headers, *extra, *SANDBOXED]
+        return response_messages(self.status, self.body, self.content_type, headers)
 
     async def send(self, send: Send, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         start, body = self.messages(extra)

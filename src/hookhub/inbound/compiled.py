@@ -14,8 +14,10 @@ from typing import Any
 import jsonschema
 import orjson
 
+from hookhub.http import fields
+from hookhub.http.responses import NO_CONTENT
 from hookhub.inbound import verifiers
-from hookhub.inbound.settings import SourceSettings, password_matches, stored_password_hash
+from hookhub.inbound.settings import STORED, SourceSettings, password_matches, stored_password_hash
 from hookhub.relay import keypath
 
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -108,7 +110,7 @@ class CompiledSource:
 
 
 def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
-    settings = SourceSettings.model_validate(row.settings or {})
+    settings = SourceSettings.model_validate(row.settings or {}, context=STORED)
     auth = settings.auth
     if auth.type == "basic":
         stored = stored_password_hash((row.settings or {}).get("auth") or {})
@@ -146,14 +148,16 @@ def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
 def _fixed_response(source_type: str, settings: SourceSettings) -> FixedResponse:
     configured = settings.response
     content_type = configured.content_type
-    if configured.body is None:
-        if source_type == "twilio":
-            return FixedResponse(configured.status, TWIML_EMPTY, (content_type or "text/xml").encode())
-        body = b"" if configured.status == 204 else b'{"ok":true}'
-        return FixedResponse(configured.status, body, (content_type or "application/json").encode())
-    if isinstance(configured.body, str):
-        return FixedResponse(
-            configured.status, configured.body.encode(), (content_type or "text/plain").encode()
-        )
-    body = orjson.dumps(configured.body)
-    return FixedResponse(configured.status, body, (content_type or "application/json").encode())
+    if content_type is not None and fields.media_type_problem(content_type):
+        content_type = None  # saved before content types were checked: the default instead
+    if configured.status in NO_CONTENT:  # no body, even one saved before that was checked
+        body, default = b"", "application/json"
+    elif configured.body is None and source_type == "twilio":
+        body, default = TWIML_EMPTY, "text/xml"
+    elif configured.body is None:
+        body, default = b'{"ok":true}', "application/json"
+    elif isinstance(configured.body, str):
+        body, default = configured.body.encode(), "text/plain; charset=utf-8"
+    else:
+        body, default = orjson.dumps(configured.body), "application/json"
+    return FixedResponse(configured.status, body, (content_type or default).encode())

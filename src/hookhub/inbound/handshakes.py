@@ -24,7 +24,8 @@ def before_auth(source: CompiledSource, request: InboundRequest) -> Answer | Non
         expected = source.config.get("verifyToken")
         given = request.query.get("hub.verify_token")
         if isinstance(expected, str) and expected and isinstance(given, str) and same(given, expected):
-            return Answer(200, str(request.query.get("hub.challenge", "")).encode(), b"text/plain")
+            challenge = str(request.query.get("hub.challenge", "")).encode()
+            return Answer(200, challenge, b"text/plain; charset=utf-8")  # an echo: typed, never sniffed
         return error_answer(Forbidden("hub.verify_token does not match this source's verifyToken"))
     if source.type == "fitbit" and "verify" in request.query:
         expected = source.config.get("verifyCode")

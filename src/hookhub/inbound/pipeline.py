@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hookhub.inbound")
 EVENT_ID_HEADER = b"x-hookhub-event-id"
-_NOT_FORWARDED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
 class Pipeline:
@@ -169,13 +168,14 @@ class Pipeline:
             )
             return Answer(504, body, headers=[id_header])
         await self._record_response(event_id, {"status": reply.status, "headers": reply.headers})
+        # Its headers were checked when it was posted (relay/replies.py): none frames the answer.
         content_type = b"text/plain; charset=utf-8"
         headers = [id_header]
         for name, value in reply.headers.items():
             lowered = name.lower()
             if lowered == "content-type":
                 content_type = value.encode()
-            elif lowered not in _NOT_FORWARDED:
+            else:
                 headers.append((lowered.encode(), value.encode()))
         return Answer(reply.status, reply.body, content_type, headers)
 

@@ -12,13 +12,17 @@ import secrets
 from typing import Annotated, Any, Literal
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from hookhub.errors import validation_error
+from hookhub.http import fields
+from hookhub.http.responses import NO_CONTENT
 from hookhub.relay import keypath
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# The validation context of settings read back from the database rather than sent by a user.
+STORED: dict[str, Any] = {"stored": True}
 
 
 class StrictModel(BaseModel):
@@ -66,11 +70,35 @@ Auth = Annotated[NoAuth | BearerAuth | HeaderAuth | BasicAuth, Field(discriminat
 
 
 class ResponseSettings(StrictModel):
-    """What an accepted request is answered with when the source does not wait for a reply."""
+    """What an accepted request is answered with when the source does not wait for a reply.
+
+    Checked when the source is saved: ``contentType`` is a media type a header can carry, and a 204
+    or 304 has no body. Settings stored before these checks are read with ``STORED`` (unchecked)
+    and made safe when compiled (``compiled._fixed_response``).
+    """
 
     status: int = Field(200, ge=200, le=599)
     body: str | dict[str, Any] | list[Any] | None = None
     content_type: str | None = Field(None, max_length=256)
+
+    @field_validator("content_type")
+    @classmethod
+    def _media_type(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _stored(info):
+            problem = fields.media_type_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _bodiless(self, info: ValidationInfo) -> ResponseSettings:
+        if self.status in NO_CONTENT and self.body not in (None, "") and not _stored(info):
+            raise ValueError(f"a {self.status} answer has no body: leave body out, or choose another status")
+        return self
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
 
 
 class ThrottleSettings(StrictModel):

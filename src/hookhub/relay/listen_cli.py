@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from hookhub.relay.events import HOP_BY_HOP, raw_body
+from hookhub.relay.replies import header_problem
 from hookhub.relay.ws import CLOSE_REVOKED
 
 MAX_BACKOFF_SECONDS = 10.0
@@ -151,7 +152,10 @@ class Forwarder:
             f"  [dim]{event['id']}[/]"
         )
         if event.get("replyId"):
-            await ws.send(orjson.dumps(reply_frame(event["replyId"], response)).decode())
+            frame, dropped = reply_frame(event["replyId"], response)
+            if dropped:
+                self.console.print(f"  [dim]not passed on (a reply may not set): {', '.join(dropped)}[/]")
+            await ws.send(orjson.dumps(frame).decode())
 
     def _warn(self, text: str) -> None:
         self.console.print(f"[yellow]![/] {text}")
@@ -170,20 +174,33 @@ def forward_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
 
 
-def reply_frame(reply_id: str, response: httpx.Response) -> dict[str, Any]:
-    headers = {
-        name: value
-        for name, value in response.headers.items()
-        if name.lower() not in HOP_BY_HOP and name.lower() not in ("content-encoding", "date", "server")
-    }
+def reply_frame(reply_id: str, response: httpx.Response) -> tuple[dict[str, Any], list[str]]:
+    """The local server's answer as a reply frame, and the notable headers left out of it.
+
+    The headers a reply may not set (``relay/replies.py``) are left out rather than failing the
+    reply: a local server routinely sends Connection, Content-Length and Date, and what it sets for
+    its own origin (Set-Cookie, a CSP) means nothing on hookhub's. So are Content-Encoding (httpx
+    decoded the body) and Server (hookhub answers, not the local server).
+    """
+    headers: dict[str, str] = {}
+    dropped: list[str] = []
+    for name, value in response.headers.items():
+        lowered = name.lower()
+        if lowered in ("content-encoding", "server"):
+            continue
+        if header_problem(name, value) is None:
+            headers[name] = value
+        elif lowered not in HOP_BY_HOP and lowered != "date":
+            dropped.append(lowered)
     body = response.content.decode("utf-8", errors="replace")
-    return {
+    frame = {
         "type": "reply",
         "replyId": reply_id,
         "status": response.status_code,
         "headers": headers,
         "body": body,
     }
+    return frame, dropped
 
 
 def _denied(status: int) -> str:

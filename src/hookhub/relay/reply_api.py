@@ -1,7 +1,8 @@
 """``POST /ingest/api/v1/reply/{replyId}``: answer a request that waits for a reply (Losant).
 
 No bearer token: the unguessable replyId is the capability. The first reply wins (202);
-later ones get 409; an unknown or long-expired replyId gets 404.
+later ones get 409; an unknown or long-expired replyId gets 404; a reply hookhub will not send
+(``relay/replies.py``: a header of its own, a body on a 204) gets 422 and leaves the request waiting.
 """
 
 from __future__ import annotations
@@ -21,8 +22,20 @@ router = APIRouter(tags=["Relay"])
 _SCHEMA = {
     "type": "object",
     "properties": {
-        "status": {"type": "integer", "minimum": 200, "maximum": 599, "default": 200},
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "status": {
+            "type": "integer",
+            "minimum": 200,
+            "maximum": 599,
+            "default": 200,
+            "description": "A final status; a 204 or 304 takes no body.",
+        },
+        "headers": {
+            "type": "object",
+            "maxProperties": 100,
+            "additionalProperties": {"type": "string", "maxLength": 8192, "pattern": "^[\\t\\x20-\\x7e]*$"},
+            "description": "RFC 9110 names and visible-ASCII values. Headers that belong to hookhub "
+            "(Set-Cookie, framing, its security policy, …) are refused: see docs/relay.md.",
+        },
         "body": {"description": "A string (sent as is) or any JSON value (sent as application/json)."},
     },
 }

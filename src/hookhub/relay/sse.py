@@ -15,7 +15,7 @@ import orjson
 
 from hookhub.errors import HookhubError
 from hookhub.http.dispatch import Receive, Scope, Send
-from hookhub.http.responses import send_error
+from hookhub.http.responses import SANDBOXED, send_error
 from hookhub.relay.connect import accept_listener
 from hookhub.relay.listeners import Frame, Listener
 from hookhub.relay.session import pump
@@ -29,6 +29,7 @@ HEADERS = [
     (b"cache-control", b"no-cache, no-transform"),
     (b"x-accel-buffering", b"no"),
     (b"access-control-allow-origin", b"*"),
+    *SANDBOXED,  # the smee channel is an answer on /webhook/ too
 ]
 KEEPALIVE = b": keepalive\n\n"
 
@@ -39,7 +40,7 @@ async def serve_sse(
     try:
         request = accept_listener(source, scope)
     except HookhubError as error:
-        await send_error(send, error)
+        await send_error(send, error, SANDBOXED)
         return
     assert source is not None
     listener = Listener.admitted_to(source, request.keys)
