@@ -20,6 +20,7 @@ from hookhub.relay import reply_api
 from hookhub.relay.listen_app import ListenApp
 from hookhub.runtime import Runtime
 from hookhub.store.retention import RetentionCleaner
+from hookhub.tasks import api as tasks_api
 from hookhub.web.app import build_web_app
 
 
@@ -38,7 +39,7 @@ def build_api(runtime: Runtime) -> FastAPI:
         api.include_router(router)
     for router in outbound_routers():
         api.include_router(router)
-    for router in (attempts.router, endpoint_ops.router):
+    for router in (attempts.router, endpoint_ops.router, tasks_api.router):
         api.include_router(router)
     for router in inbound_routers():
         api.include_router(router)

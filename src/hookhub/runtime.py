@@ -46,6 +46,7 @@ class Runtime:
         self.metrics = Metrics()
         # Called after a transaction that enqueued deliveries has committed (wakes the workers).
         self._delivery_listeners: list[Callable[[], None]] = []
+        self._task_listeners: list[Callable[[], None]] = []
         self.services: list[Service] = []
         # name -> async check returning True when healthy; reported by /api/v1/health.
         self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {}
@@ -57,6 +58,15 @@ class Runtime:
     def deliveries_enqueued(self) -> None:
         """Tell the delivery workers new rows are due; call after the commit."""
         for callback in self._delivery_listeners:
+            callback()
+
+    def on_tasks_started(self, callback: Callable[[], None]) -> None:
+        self._task_listeners.append(callback)
+
+    def tasks_started(self) -> None:
+        """Tell this process's task runner a background task was started; call after the commit
+        (runners elsewhere find it at their next poll)."""
+        for callback in self._task_listeners:
             callback()
 
     def add_service(self, service: Service) -> None:

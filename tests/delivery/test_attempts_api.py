@@ -82,7 +82,9 @@ def test_recover_resends_only_failed_messages(make_server, make_receiver):
     wait_for(lambda: client.endpoint.get_stats(app_id, ep_id).fail == 1, what="one failed")
 
     task = client.endpoint.recover(app_id, ep_id, RecoverIn(since=since))
-    assert str(task.status) == "finished" and str(task.task) == "endpoint.recover"
+    assert str(task.task) == "endpoint.recover"
+    done = wait_for(lambda: (t := client.background_task.get(task.id)).status == "finished" and t)
+    assert done.data == {"messagesSent": 1}
     third = receiver.wait_for(3)[2]
     assert third.webhook_id == failed.id
     wait_for(lambda: client.endpoint.get_stats(app_id, ep_id).success == 2, what="both delivered")
@@ -107,7 +109,9 @@ def test_replay_missing_bulk_replay_and_send_example(server, make_receiver):
         again = http.post(
             f"/api/v1/app/{app_id}/endpoint/{late_ep}/replay-missing", json={"since": since.isoformat()}
         )
-    assert again.status_code == 202 and again.json()["data"] == {"messagesSent": 0}
+    assert again.status_code == 202 and again.json()["status"] == "running"
+    done = wait_for(lambda: (t := client.background_task.get(again.json()["id"])).status == "finished" and t)
+    assert done.data == {"messagesSent": 0}
     client.endpoint.bulk_replay(app_id, late_ep, BulkReplayIn(since=since))
     assert sorted(r.webhook_id for r in late.wait_for(6)) == sorted(sent * 2)
 

@@ -10,6 +10,7 @@ import httpx
 import standardwebhooks
 
 from tests.delivery.receiver import Reply
+from tests.support.waiting import wait_for
 
 
 def _source_with_destination(api: httpx.Client, url: str) -> tuple[str, str, str]:
@@ -102,7 +103,9 @@ def test_recover_resends_the_events_a_destination_failed(make_server, make_recei
             f"/ingest/api/v1/source/{source_id}/endpoint/{dest_id}/recover", json={"since": since}
         )
         assert task.status_code == 202, task.text
-        assert task.json()["status"] == "finished" and task.json()["data"] == {"messagesSent": 1}
+        task_url = f"/api/v1/background-task/{task.json()['id']}"
+        done = wait_for(lambda: (t := api.get(task_url).json())["status"] == "finished" and t)
+        assert done["task"] == "endpoint.recover" and done["data"] == {"messagesSent": 1}
         third = receiver.wait_for(3)[2]
     assert third.webhook_id == failed
     assert [r.webhook_id for r in receiver.requests].count(ok) == 1

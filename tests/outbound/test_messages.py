@@ -22,6 +22,7 @@ from svix.exceptions import HttpError, HTTPValidationError
 
 from tests.outbound.rows import delivery_endpoints
 from tests.support.server import ServerProcess
+from tests.support.waiting import wait_for
 
 # Loopback only: the delivery worker may try these; nothing listens on port 9.
 HOOK = "http://127.0.0.1:9/hook"
@@ -188,7 +189,8 @@ def test_expunge_content(svix: Svix, app: ApplicationOut) -> None:
     assert svix.message.get(app.id, one.id, content).payload == {}
     assert svix.message.get(app.id, two.id, content).payload == {"secret": 2}
     task = svix.message.expunge_all_contents(app.id)
-    assert task.status == "finished"
+    assert str(task.task) == "application.purge_content"
+    wait_for(lambda: svix.background_task.get(task.id).status == "finished", what="the purge")
     assert svix.message.get(app.id, two.id, content).payload == {}
 
 

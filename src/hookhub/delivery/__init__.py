@@ -1,7 +1,8 @@
 """The delivery engine: one queue and one worker for outbound messages and inbound destinations.
 
 ``install(runtime)`` wires it into a process: the wake-up hook always (so an API-only process
-still wakes workers elsewhere), the worker itself when ``run_worker`` is set.
+still wakes workers elsewhere), the worker itself and the background task runner when
+``run_worker`` is set.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from hookhub.delivery.wakeup import Wakeup
 from hookhub.delivery.worker import DeliveryWorker
+from hookhub.tasks.runner import TaskRunner
 
 if TYPE_CHECKING:
     from hookhub.runtime import Runtime
@@ -24,6 +26,9 @@ def install(runtime: Runtime, *, run_worker: bool | None = None) -> DeliveryWork
         return None
     worker = DeliveryWorker(settings, runtime.db, wakeup, runtime.metrics)
     runtime.add_service(worker)
+    tasks = TaskRunner(runtime.db, worker.worker_id, runtime.deliveries_enqueued)
+    runtime.on_tasks_started(tasks.wake)
+    runtime.add_service(tasks)
     runtime.health_checks["delivery_worker"] = worker.healthy
     return worker
 

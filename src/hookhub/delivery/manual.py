@@ -44,20 +44,6 @@ def created_between(column: sa.Column, since: datetime, until: datetime | None) 
     return clause if until is None else sa.and_(clause, column < until)
 
 
-async def recover(conn: AsyncConnection, endpoint_id: str, since: datetime, until: datetime | None) -> int:
-    """Queue again, as manual sends, the endpoint's deliveries that failed for good, created in
-    the window (Svix's recover): messages for an application's endpoint, events for a source's
-    destination."""
-    return await requeue_manual(
-        conn,
-        sa.and_(
-            delivery.c.endpoint_id == endpoint_id,
-            delivery.c.status == "failed",
-            created_between(delivery.c.created_at, since, until),
-        ),
-    )
-
-
 async def insert_manual(
     conn: AsyncConnection, endpoint_id: str, message_ids: Sequence[str], now: datetime | None = None
 ) -> int:

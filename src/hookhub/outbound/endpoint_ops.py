@@ -4,12 +4,12 @@
                                        app endpoints and source destinations alike)
 ``POST …/endpoint/{ep}/replay-missing`` send messages the endpoint never got
 ``POST …/endpoint/{ep}/bulk-replay``    re-send every message sent to it (with filters)
+
+(the three start a background task, ``hookhub.tasks``)
 ``GET  …/endpoint/{ep}/stats``          message counts by delivery status
 ``GET  …/endpoint/{ep}/attempt-stats``  attempt counts by outcome
 ``POST …/endpoint/{ep}/send-example``   send an event type's example payload
 
-The replays run in the request's transaction (they only write queue rows) and answer with a
-finished Svix background task.
 """
 
 from __future__ import annotations
@@ -29,19 +29,18 @@ from hookhub.api.models import ApiModel
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import manual
 from hookhub.errors import NotFound
-from hookhub.outbound.background_tasks import finished_task
 from hookhub.outbound.endpoint_models import RecoverIn
 from hookhub.outbound.endpoints import find_endpoint
-from hookhub.outbound.message_models import render_message
+from hookhub.outbound.message_models import as_utc, render_message
 from hookhub.outbound.scope import find_app_id
 from hookhub.outbound.wire import json_response, parse_body
-from hookhub.store.fanout import endpoint_matches
 from hookhub.store.tables import attempt, delivery, event_type, message
 from hookhub.store.types import utcnow
+from hookhub.tasks import store as tasks
 
 router = APIRouter(prefix="/api/v1/app/{app_id}/endpoint/{endpoint_id}", tags=["Endpoint"])
 
-_STATUS_NAMES = {0: "success", 1: "pending", 2: "failed", 3: "sending"}
+_STATUS_NAMES = {0: "success", 1: "pending", 2: "failed", 3: "sending"}  # stats' keys
 
 
 class BulkReplayIn(RecoverIn):
@@ -69,22 +68,9 @@ async def replay_missing(
     body = await parse_body(request, RecoverIn)
     async with runtime.db.write() as conn:
         ep = await _endpoint(conn, principal, app_id, endpoint_id)
-        already = sa.select(delivery.c.message_id).where(
-            delivery.c.endpoint_id == ep.id, delivery.c.message_id.is_not(None)
-        )
-        query = sa.select(message.c.id, message.c.event_type, message.c.channels).where(
-            message.c.app_id == ep.app_id,
-            manual.created_between(message.c.created_at, body.since, body.until),
-            message.c.id.not_in(already),
-        )
-        wanted = [
-            row.id
-            for row in await conn.execute(query)
-            if endpoint_matches(ep.filter_types, ep.channels, row.event_type, row.channels)
-        ]
-        sent = await manual.insert_manual(conn, ep.id, wanted)
-    runtime.deliveries_enqueued()
-    return finished_task("endpoint.replay", {"messagesSent": sent})
+        task = await tasks.start(conn, "endpoint.replay", _window(ep.id, body), app_id=ep.app_id)
+    runtime.tasks_started()
+    return json_response(tasks.render(task), 202)
 
 
 @router.post("/bulk-replay", status_code=202, summary="Re-send every message sent to this endpoint")
@@ -94,34 +80,25 @@ async def bulk_replay(
     body = await parse_body(request, BulkReplayIn)
     async with runtime.db.write() as conn:
         ep = await _endpoint(conn, principal, app_id, endpoint_id)
-        query = (
-            sa.select(delivery.c.id, message.c.channels, message.c.tags)
-            .select_from(delivery.join(message, message.c.id == delivery.c.message_id))
-            .where(
-                delivery.c.endpoint_id == ep.id,
-                manual.created_between(message.c.created_at, body.since, body.until),
-            )
-        )
-        if body.event_types:
-            query = query.where(message.c.event_type.in_(body.event_types))
-        if body.status is not None:
-            query = query.where(delivery.c.status == _STATUS_NAMES.get(body.status, "canceled"))
-        if body.status_code_class is not None:
-            low = body.status_code_class
-            codes = sa.select(attempt.c.delivery_id).where(
-                attempt.c.response_status_code >= low,
-                attempt.c.response_status_code < (low + 100 if low else 1),
-            )
-            query = query.where(delivery.c.id.in_(codes))
-        chosen = [
-            row.id
-            for row in await conn.execute(query)
-            if (not body.channel or body.channel in (row.channels or ()))
-            and (not body.tag or body.tag in (row.tags or ()))
-        ]
-        sent = await manual.requeue_manual(conn, delivery.c.id.in_(chosen)) if chosen else 0
-    runtime.deliveries_enqueued()
-    return finished_task("endpoint.bulk-replay", {"messagesSent": sent})
+        params = {
+            **_window(ep.id, body),
+            "eventTypes": body.event_types,
+            "channel": body.channel,
+            "tag": body.tag,
+            "status": body.status,
+            "statusCodeClass": body.status_code_class,
+        }
+        task = await tasks.start(conn, "endpoint.bulk-replay", params, app_id=ep.app_id)
+    runtime.tasks_started()
+    return json_response(tasks.render(task), 202)
+
+
+def _window(endpoint_id: str, body: RecoverIn) -> dict[str, Any]:
+    return {
+        "endpointId": endpoint_id,
+        "since": as_utc(body.since).isoformat(),
+        "until": as_utc(body.until).isoformat() if body.until else None,
+    }
 
 
 @router.get("/stats", summary="Message counts by delivery status")

@@ -44,9 +44,8 @@ from hookhub import ids
 from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.pagination import Page, paginate
 from hookhub.auth.tokens import Principal
-from hookhub.delivery import manual, republish
+from hookhub.delivery import republish
 from hookhub.errors import Conflict, NotFound
-from hookhub.outbound.background_tasks import finished_task
 from hookhub.outbound.endpoint_models import (
     EndpointCreate,
     EndpointFields,
@@ -60,9 +59,11 @@ from hookhub.outbound.endpoint_models import (
     render_endpoint,
     render_headers,
 )
+from hookhub.outbound.message_models import as_utc
 from hookhub.outbound.wire import json_response, no_content
 from hookhub.store.tables import endpoint
 from hookhub.store.types import utcnow
+from hookhub.tasks import store as tasks
 
 ResolveOwner = Callable[[AsyncConnection, Principal, str], Awaitable[str]]
 OWNER_COLUMNS = ("app_id", "source_id")
@@ -317,10 +318,19 @@ def build_endpoint_router(
     async def recover(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: RecoverIn
     ) -> Response:
+        params = {
+            "since": as_utc(body.since).isoformat(),
+            "until": as_utc(body.until).isoformat() if body.until else None,
+        }
         async with runtime.db.write() as conn:
             row = await find_endpoint(conn, owner_column, await owner(conn, request, principal), endpoint_id)
-            sent = await manual.recover(conn, row.id, body.since, body.until)
-        runtime.deliveries_enqueued()
-        return finished_task("endpoint.recover", {"messagesSent": sent})
+            task = await tasks.start(
+                conn,
+                "endpoint.recover",
+                {"endpointId": row.id, **params},
+                app_id=row.app_id,
+            )
+        runtime.tasks_started()
+        return json_response(tasks.render(task), 202)
 
     return router

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookhub import ids
 from hookhub.api.deps import PrincipalDep, ReadingPrincipalDep, RuntimeDep
 from hookhub.api.pagination import Ordering, Page, paginate
 from hookhub.auth.tokens import Principal
@@ -25,7 +24,7 @@ from hookhub.outbound.scope import app_ref_clause, find_app_id
 from hookhub.outbound.wire import json_response, no_content, parse_body
 from hookhub.store.fanout import matching_endpoint_ids
 from hookhub.store.tables import application, endpoint, message
-from hookhub.store.types import utcnow
+from hookhub.tasks import store as tasks
 
 router = APIRouter(prefix="/api/v1/app/{app_id}/msg", tags=["Message"])
 
@@ -114,14 +113,9 @@ async def precheck(
 async def expunge_all(runtime: RuntimeDep, principal: PrincipalDep, app_id: str) -> Response:
     async with runtime.db.write() as conn:
         found_id = await find_app_id(conn, principal, app_id)
-        await conn.execute(message.update().where(message.c.app_id == found_id).values(payload=None))
-    task = {
-        "id": ids.new_id("qtask"),
-        "status": "finished",
-        "task": "application.purge_content",
-        "updatedAt": utcnow(),
-    }
-    return json_response(task, 202)
+        task = await tasks.start(conn, "application.purge_content", {"appId": found_id}, app_id=found_id)
+    runtime.tasks_started()
+    return json_response(tasks.render(task), 202)
 
 
 async def _find_message(conn: AsyncConnection, principal: Principal, app_ref: str, msg_ref: str) -> Any:

@@ -3,7 +3,8 @@
 - inbound events past ``expires_at`` (their source's retentionDays) are deleted;
 - message payloads past ``payload_expires_at`` (payloadRetentionPeriod, default
   HOOKHUB_MESSAGE_RETENTION_DAYS) are removed, the message itself and its attempts stay;
-- Idempotency-Keys past their 24 h are forgotten.
+- Idempotency-Keys past their 24 h are forgotten;
+- background tasks that ended more than 90 days ago are deleted (Svix lists the last 90 days).
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from hookhub.store.db import Database
 from hookhub.store.outage import log_failure
-from hookhub.store.tables import event, idempotency_key, message
+from hookhub.store.tables import background_task, event, idempotency_key, message
 from hookhub.store.types import utcnow
 
 log = logging.getLogger("hookhub.retention")
 BATCH = 1000
+TASKS_KEPT = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class Cleaned:
     events: int = 0
     message_payloads: int = 0
     idempotency_keys: int = 0
+    background_tasks: int = 0
 
 
 class RetentionCleaner:
@@ -65,6 +69,11 @@ class RetentionCleaner:
         expired_keys = (
             sa.select(idempotency_key.c.scope_key).where(idempotency_key.c.expires_at <= now).limit(BATCH)
         )
+        old_tasks = (
+            sa.select(background_task.c.id)
+            .where(background_task.c.status != "running", background_task.c.updated_at < now - TASKS_KEPT)
+            .limit(BATCH)
+        )
         return Cleaned(
             events=await self._in_batches(
                 event.delete().where(event.c.id.in_(expired_events.scalar_subquery()))
@@ -78,6 +87,9 @@ class RetentionCleaner:
                 idempotency_key.delete().where(
                     idempotency_key.c.scope_key.in_(expired_keys.scalar_subquery())
                 )
+            ),
+            background_tasks=await self._in_batches(
+                background_task.delete().where(background_task.c.id.in_(old_tasks.scalar_subquery()))
             ),
         )
 

@@ -217,6 +217,26 @@ operational_webhook = sa.Table(
 )
 sa.Index("operational_webhook_due", operational_webhook.c.next_attempt_at)
 
+# Background tasks (Svix's qtask_…): recover, replays, content purges. The API inserts one
+# `running`; a worker leases it and works through it page by page (`cursor` is where it is, `data`
+# what it did so far), so a restart resumes it; it ends `finished` or `failed`.
+background_task = sa.Table(
+    "background_task",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("task", sa.String(64), nullable=False),  # Svix's BackgroundTaskType: endpoint.recover …
+    sa.Column("status", sa.String(16), nullable=False),  # running | finished | failed
+    sa.Column("app_id", sa.String(40)),  # whose it is: app-scoped tokens see their app's only
+    sa.Column("params", Json, nullable=False),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("cursor", sa.String(64)),
+    sa.Column("worker_id", sa.String(64)),
+    sa.Column("lease_expires_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+sa.Index("background_task_status", background_task.c.status, background_task.c.id)
+
 idempotency_key = sa.Table(
     "idempotency_key",
     metadata,
