@@ -16,7 +16,7 @@ from hookhub import ids
 from hookhub.delivery import queue
 from hookhub.delivery.retry import MAX_RETRY_AFTER_SECONDS, next_delay, parse_retry_after
 from hookhub.delivery.signing import signed_headers, signing_keys
-from hookhub.delivery.ssrf import check_literal_host, refusal_reason
+from hookhub.delivery.ssrf import destination_url, refusal_reason, url_refusal
 from hookhub.store.db import Database
 from hookhub.store.tables import application, delivery, endpoint, message
 from hookhub.store.types import utcnow
@@ -94,8 +94,8 @@ def test_allowed_networks_and_public_addresses_pass():
     allowed = (ipaddress.ip_network("10.0.0.0/8"),)
     assert refusal_reason(ipaddress.ip_address("10.9.9.9"), allowed) is None
     assert refusal_reason(ipaddress.ip_address("8.8.8.8"), ()) is None
-    assert check_literal_host("example.com", ()) is None  # names are checked by the resolver
-    assert check_literal_host("[::1]", ()) is not None
+    assert url_refusal(destination_url("http://example.com/"), ()) is None  # names: the resolver's job
+    assert url_refusal(destination_url("http://[::1]/"), ()) is not None
 
 
 # ---- the queue -------------------------------------------------------------------------------

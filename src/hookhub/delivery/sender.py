@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from hookhub import __version__
 from hookhub.delivery.retry import parse_retry_after
-from hookhub.delivery.ssrf import DestinationRefused, GuardedResolver, Network, check_literal_host
+from hookhub.delivery.ssrf import DestinationRefused, GuardedResolver, Network, destination_url, url_refusal
 
 # Stored response bodies are cut to this many characters.
 RESPONSE_LIMIT = 4096
@@ -77,13 +76,16 @@ class Sender:
             duration = int((time.perf_counter() - started) * 1000)
             return Response(status, text[:RESPONSE_LIMIT], duration, retry_after)
 
-        host = urlsplit(url).hostname or ""
-        refused = check_literal_host(host, self._allowed) if guard else None
+        try:
+            target = destination_url(url)  # the host exactly as aiohttp will connect to it
+        except ValueError as exc:
+            return done(0, f"Invalid URL: {exc}")
+        refused = url_refusal(target, self._allowed) if guard else None
         if refused:
             return done(0, f"Refused: {refused}")
         try:
             async with self._session_for(guard).post(
-                url, data=body, headers=headers, allow_redirects=False
+                target, data=body, headers=headers, allow_redirects=False
             ) as resp:
                 raw = await resp.content.read(RESPONSE_LIMIT * 4)
                 text = raw.decode(resp.charset or "utf-8", errors="replace")
