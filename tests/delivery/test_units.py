@@ -14,6 +14,7 @@ import standardwebhooks
 
 from hookhub import ids
 from hookhub.delivery import queue
+from hookhub.delivery.host_slots import HostSlots
 from hookhub.delivery.retry import MAX_RETRY_AFTER_SECONDS, next_delay, parse_retry_after
 from hookhub.delivery.signing import signed_headers, signing_keys
 from hookhub.delivery.ssrf import destination_url, refusal_reason, url_refusal
@@ -67,6 +68,26 @@ def test_retry_after_within_bounds():
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_retry_after("Thu, 01 Jan 2026 00:01:00 GMT", now) == 60.0
     assert parse_retry_after("soon") is None
+
+
+# ---- connection slots per host ---------------------------------------------------------------
+
+
+def test_host_slots_bound_each_host_and_forget_idle_ones():
+    async def run() -> None:
+        slots = HostSlots(2)
+        assert await slots.acquire("a", 1) and await slots.acquire("a", 1)
+        assert await slots.acquire("b", 1)  # another host is not held up
+        assert not await slots.acquire("a", 0.01)  # full: the bounded wait gives up, holding nothing
+        waiter = asyncio.ensure_future(slots.acquire("a", 30))
+        await asyncio.sleep(0)
+        slots.release("a")
+        assert await waiter  # the freed slot went to the waiter
+        for key in ("a", "a", "b"):
+            slots.release(key)
+        assert len(slots) == 0
+
+    asyncio.run(run())
 
 
 # ---- SSRF decisions --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The send stage: one pooled aiohttp session, strict timeouts, and whatever the receiver does
-turned into a Response: nothing a peer does makes ``post`` raise.
+"""The send stage: pooled aiohttp sessions, a timeout that counts only time on the wire, and
+whatever the receiver does turned into a Response: nothing a peer does makes ``post`` raise.
 
 aiohttp over httpx by measurement (docs/delivery.md): about 10x the requests/s to a loopback
 receiver on this class of machine, and its resolver hook carries the SSRF guard.
@@ -7,6 +7,7 @@ receiver on this class of machine, and its resolver hook carries the SSRF guard.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -16,6 +17,7 @@ import aiohttp
 from yarl import URL
 
 from hookhub import __version__
+from hookhub.delivery.host_slots import HostSlots
 from hookhub.delivery.retry import parse_retry_after
 from hookhub.delivery.ssrf import DestinationRefused, GuardedResolver, Network, destination_url, url_refusal
 
@@ -27,20 +29,26 @@ KEEP_BYTES = RESPONSE_LIMIT * 4
 # An answer's body is read to its end, so that one cut short is noticed, up to this many bytes;
 # past it the rest is dropped with the connection.
 DRAIN_LIMIT = 1 << 20
-# Connections kept per destination host: requests beyond it wait for a pooled connection,
-# which is cheaper than opening one per in-flight request.
+# Requests at once per destination host: beyond it they wait for a slot (and so for a pooled
+# keep-alive connection), which is cheaper than opening one per in-flight request.
 PER_HOST_CONNECTIONS = 64
 USER_AGENT = f"hookhub-webhooks/{__version__}"
+# aiohttp's own timeouts are off: the sender's clock starts once a request holds a slot.
+_NO_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None, sock_connect=None)
 
 
 @dataclass(slots=True)
 class Response:
-    """What came back from one HTTP attempt (status 0: no complete HTTP answer at all)."""
+    """What came back from one HTTP attempt (status 0: no complete HTTP answer at all).
+
+    ``sent`` is False when no connection to the host came free in time: nothing was sent.
+    """
 
     status: int
     body: str
     duration_ms: int
     retry_after: float | None = None
+    sent: bool = True
 
     @property
     def ok(self) -> bool:
@@ -48,22 +56,26 @@ class Response:
 
 
 class Sender:
-    def __init__(self, timeout: float, allowed_networks: tuple[Network, ...], concurrency: int) -> None:
+    def __init__(
+        self, timeout: float, allowed_networks: tuple[Network, ...], *, slot_wait: float | None = None
+    ) -> None:
+        """``timeout``: seconds a request may take once on a connection (connecting included);
+        ``slot_wait``: seconds it may wait for one before it (default: ``timeout`` again)."""
         self._timeout = timeout
+        self._slot_wait = timeout if slot_wait is None else slot_wait
         self._allowed = allowed_networks
-        self._concurrency = concurrency
+        self._slots = HostSlots(PER_HOST_CONNECTIONS)
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
 
     def _open(self, guarded: bool) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self._concurrency,
-            limit_per_host=PER_HOST_CONNECTIONS,
+            limit=0,  # the slots bound requests per host; the worker bounds them in all
             ttl_dns_cache=10,
             resolver=GuardedResolver(self._allowed) if guarded else None,
         )
         return aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self._timeout),
+            timeout=_NO_TIMEOUT,
             headers={"User-Agent": USER_AGENT},
             cookie_jar=aiohttp.DummyCookieJar(),
         )
@@ -88,11 +100,18 @@ class Sender:
         refused = url_refusal(target, self._allowed) if guard else None
         if refused:
             return Response(0, f"Refused: {refused}", 0)
+        key = (guard, target.scheme, target.raw_host, target.port)
+        if not await self._slots.acquire(key, self._slot_wait):
+            reason = f"No connection to {target.host} came free within {self._slot_wait:g} s"
+            return Response(0, reason, 0, sent=False)
         started = time.perf_counter()
         try:
-            status, text, retry_after = await self._exchange(target, headers, body, guard)
+            async with asyncio.timeout(self._timeout):
+                status, text, retry_after = await self._exchange(target, headers, body, guard)
         except Exception as exc:  # whatever went wrong, it is this attempt's outcome
             status, text, retry_after = 0, self._failure(exc, target), None
+        finally:
+            self._slots.release(key)
         duration = int((time.perf_counter() - started) * 1000)
         return Response(status, text[:RESPONSE_LIMIT], duration, retry_after)
 

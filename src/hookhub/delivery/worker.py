@@ -43,6 +43,8 @@ FAILING_AFTER_ATTEMPTS = 3
 AUTO_DISABLE_CHECK_SECONDS = 60.0
 # How often leases of dead workers are looked for.
 RECLAIM_SECONDS = 1.0
+# A delivery that found no free connection to its host is tried again this much later.
+REQUEUE_UNSENT_SECONDS = 1.0
 
 
 class DeliveryWorker:
@@ -54,9 +56,13 @@ class DeliveryWorker:
         self.wakeup = wakeup
         self.metrics = metrics or Metrics()
         self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{ids.new_id('dlv')[-6:]}"
-        self.sender = Sender(settings.request_timeout_seconds, settings.private_networks_allowed, CONCURRENCY)
-        # Longer than any send can take (timeout + throttle wait), so a live worker keeps its rows.
-        self.lease_seconds = settings.request_timeout_seconds + throttle.WAIT_WINDOW_SECONDS + 5.0
+        timeout = settings.request_timeout_seconds
+        # A send waits at most ``timeout`` for a connection to its host, then at most ``timeout``
+        # on it (sender.py).
+        self.sender = Sender(timeout, settings.private_networks_allowed, slot_wait=timeout)
+        # Longer than any send can take (throttle wait, connection wait, request), so a live
+        # worker keeps its rows.
+        self.lease_seconds = throttle.WAIT_WINDOW_SECONDS + 2 * timeout + 5.0
         self.operational = OperationalWebhooks(
             settings.operational_webhook_url,
             settings.operational_webhook_secret,
@@ -201,6 +207,10 @@ class DeliveryWorker:
                     self.wakeup.event.set()  # the new message's deliveries are due
             else:
                 response = await self.sender.post(job.url, self._headers(job), job.body)
+                if not response.sent:  # no connection came free: nothing was sent, no attempt
+                    await queue.requeue(self.db, self.worker_id, job.claimed.id, REQUEUE_UNSENT_SECONDS)
+                    self._wake_at(REQUEUE_UNSENT_SECONDS)
+                    return
             self._push([self._decide(job, response, started)])
         except asyncio.CancelledError:
             raise
