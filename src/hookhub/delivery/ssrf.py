@@ -60,12 +60,12 @@ def destination_url(url: str) -> URL:
 
 def literal_address(host: str) -> Address | None:
     """The address an IP-literal host stands for, in any spelling; None for a name."""
+    if ":" not in host and not _LEGACY_IPV4.fullmatch(host):
+        return None  # a name (and no failed parse, which costs more than the regex)
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         pass
-    if not _LEGACY_IPV4.fullmatch(host):
-        return None
     try:  # the resolver's own reading of numeric hosts, without a lookup
         infos = socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)
     except OSError:
