@@ -34,6 +34,10 @@ class Received:
         return self.headers.get("webhook-id", "")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # a burst of connections is accepted, not left to retry its SYN
+
+
 class Receiver:
     def __init__(self, default: Reply | None = None) -> None:
         self.default = default or Reply()
@@ -72,7 +76,7 @@ class Receiver:
             def log_message(self, *_args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -14,9 +14,10 @@ import standardwebhooks
 
 from hookhub import ids
 from hookhub.delivery import queue
+from hookhub.delivery.host_slots import HostSlots
 from hookhub.delivery.retry import MAX_RETRY_AFTER_SECONDS, next_delay, parse_retry_after
 from hookhub.delivery.signing import signed_headers, signing_keys
-from hookhub.delivery.ssrf import check_literal_host, refusal_reason
+from hookhub.delivery.ssrf import destination_url, refusal_reason, url_refusal
 from hookhub.store.db import Database
 from hookhub.store.tables import application, delivery, endpoint, message
 from hookhub.store.types import utcnow
@@ -69,6 +70,26 @@ def test_retry_after_within_bounds():
     assert parse_retry_after("soon") is None
 
 
+# ---- connection slots per host ---------------------------------------------------------------
+
+
+def test_host_slots_bound_each_host_and_forget_idle_ones():
+    async def run() -> None:
+        slots = HostSlots(2)
+        assert await slots.acquire("a", 1) and await slots.acquire("a", 1)
+        assert await slots.acquire("b", 1)  # another host is not held up
+        assert not await slots.acquire("a", 0.01)  # full: the bounded wait gives up, holding nothing
+        waiter = asyncio.ensure_future(slots.acquire("a", 30))
+        await asyncio.sleep(0)
+        slots.release("a")
+        assert await waiter  # the freed slot went to the waiter
+        for key in ("a", "a", "b"):
+            slots.release(key)
+        assert len(slots) == 0
+
+    asyncio.run(run())
+
+
 # ---- SSRF decisions --------------------------------------------------------------------------
 
 
@@ -94,8 +115,8 @@ def test_allowed_networks_and_public_addresses_pass():
     allowed = (ipaddress.ip_network("10.0.0.0/8"),)
     assert refusal_reason(ipaddress.ip_address("10.9.9.9"), allowed) is None
     assert refusal_reason(ipaddress.ip_address("8.8.8.8"), ()) is None
-    assert check_literal_host("example.com", ()) is None  # names are checked by the resolver
-    assert check_literal_host("[::1]", ()) is not None
+    assert url_refusal(destination_url("http://example.com/"), ()) is None  # names: the resolver's job
+    assert url_refusal(destination_url("http://[::1]/"), ()) is not None
 
 
 # ---- the queue -------------------------------------------------------------------------------

@@ -191,14 +191,24 @@ def test_alexa_default_url_rule_is_amazons() -> None:
     assert not cert_url_allowed("https://s3.amazonaws.com:563/echo.api/echo-api-cert.pem", {})
 
 
+def _superscript(host: str) -> str:
+    """``host`` with 1, 2, 3 written as superscripts, which IDNA maps back to digits (and which
+    survive a header's latin-1)."""
+    return host.translate(str.maketrans("123", "\u00b9\u00b2\u00b3"))
+
+
+@pytest.mark.parametrize("spelling", ["ascii", "superscript"])
 def test_the_chain_is_not_fetched_from_a_private_address_unless_allowed(
-    make_server: Callable[..., ServerProcess], pki: PKI, cert_server: str
+    make_server: Callable[..., ServerProcess], pki: PKI, cert_server: str, spelling: str
 ) -> None:
-    """The URL comes from the request: its fetch is refused by the SSRF guard like a delivery."""
+    """The URL comes from the request: its fetch is refused by the SSRF guard like a delivery,
+    however the address is spelled."""
     guarded = make_server({"HOOKHUB_ALLOW_PRIVATE_NETWORKS": ""})
     api = httpx.Client(base_url=guarded.url, headers={"Authorization": f"Bearer {guarded.token}"})
     trust = pki.root.public_bytes(serialization.Encoding.PEM).decode()
-    config = {"trustAnchors": trust, "certUrlPrefix": f"{cert_server}/echo.api/"}
+    host, port = cert_server.removeprefix("http://").split(":")
+    server = f"http://{host if spelling == 'ascii' else _superscript(host)}:{port}"
+    config = {"trustAnchors": trust, "certUrlPrefix": f"{server}/echo.api/"}
     source = Sources(api).create(type="alexa", config=config)
     body = _envelope(datetime.now(UTC))
     fetched_before = len(pki.fetched)
@@ -207,7 +217,7 @@ def test_the_chain_is_not_fetched_from_a_private_address_unless_allowed(
         content=body,
         headers={
             "Content-Type": "application/json",
-            "SignatureCertChainUrl": f"{cert_server}/echo.api/good.pem",
+            "SignatureCertChainUrl": f"{server}/echo.api/good.pem".encode("latin-1"),
             "Signature-256": pki.sign(body),
         },
     )

@@ -15,7 +15,7 @@ from svix.api import (
     EndpointUpsertIn,
     Svix,
 )
-from svix.exceptions import HttpError
+from svix.exceptions import HttpError, HTTPValidationError
 
 from tests.support.server import ServerProcess
 
@@ -167,3 +167,89 @@ def test_trailing_slash_and_malformed_json(
     )
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
+
+
+def _full_width(text: str) -> str:
+    return text.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789."})
+
+
+# Addresses the SSRF guard refuses, in the spellings the HTTP client or the resolver accept.
+GUARDED_URLS = [
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is link-local"),
+    (f"http://{_full_width('169.254.169.254')}/latest/", "169.254.169.254 is link-local"),
+    ("http://169\u3002254\u3002169\u3002254/", "169.254.169.254 is link-local"),
+    ("http://2852039166/", "169.254.169.254 is link-local"),  # decimal
+    ("http://0251.0376.0251.0376/", "169.254.169.254 is link-local"),  # octal
+    ("http://0xa9fea9fe:8080/", "169.254.169.254 is link-local"),  # hex
+    ("http://10.1/", "10.0.0.1 is private"),  # short
+    ("http://[::ffff:10.0.0.1]/", "10.0.0.1, which is private"),  # IPv4-mapped
+    ("http://[2002:a9fe:a9fe::1]/", "169.254.169.254, which is link-local"),  # 6to4
+    ("http://[fd00::1]/", "fd00::1 is private"),
+    ("https://0.0.0.0/", "0.0.0.0 is unspecified"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), GUARDED_URLS)
+def test_a_guarded_address_is_refused_when_saved(
+    svix: Svix, api: httpx.Client, app: ApplicationOut, url: str, reason: str
+) -> None:
+    """Create, PUT and PATCH refuse it with a 422 naming the address; nothing is written."""
+    with pytest.raises(HTTPValidationError) as created:
+        svix.endpoint.create(app.id, EndpointIn(url=url))
+    assert created.value.status_code == 422
+    (error,) = created.value.detail
+    assert error.loc == ["body", "url"] and reason in error.msg
+
+    kept = svix.endpoint.create(app.id, EndpointIn(url="https://example.com/kept", uid="kept"))
+    with pytest.raises(HTTPValidationError):
+        svix.endpoint.upsert(app.id, kept.id, EndpointUpsertIn(url=url))
+    with pytest.raises(HTTPValidationError):
+        svix.endpoint.upsert(app.id, "made-by-put", EndpointUpsertIn(url=url))
+    with pytest.raises(HTTPValidationError):
+        svix.endpoint.patch(app.id, kept.id, EndpointPatch(url=url))
+
+    answer = api.patch(f"/api/v1/app/{app.id}/endpoint/{kept.id}", json={"url": url})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["code"] == "validation"
+    assert body["detail"][0]["loc"] == ["body", "url"] and reason in body["detail"][0]["msg"]
+    assert "HOOKHUB_ALLOW_PRIVATE_NETWORKS" in body["detail"][0]["msg"]
+    assert [ep.url for ep in svix.endpoint.list(app.id).data] == ["https://example.com/kept"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://exa\u200bmple.com/",  # a zero-width space IDNA would silently drop
+        "http://xn--/",  # an A-label that does not decode
+    ],
+)
+def test_a_host_that_does_not_survive_idna_is_refused(
+    svix: Svix, api: httpx.Client, app: ApplicationOut, url: str
+) -> None:
+    with pytest.raises(HTTPValidationError) as created:
+        svix.endpoint.create(app.id, EndpointIn(url=url))
+    assert created.value.status_code == 422
+    assert "IDNA" in created.value.detail[0].msg
+    answer = api.post(f"/api/v1/app/{app.id}/endpoint", json={"url": url})
+    assert answer.status_code == 422 and answer.json()["code"] == "validation"
+    assert svix.endpoint.list(app.id).data == []
+
+
+def test_allowed_networks_stay_allowed_in_any_spelling(svix: Svix, app: ApplicationOut) -> None:
+    """The test server allows 127.0.0.0/8 and ::1: loopback in any spelling may be saved."""
+    for url in (f"http://{_full_width('127.0.0.1')}:9/", "http://2130706433:9/", "http://[::1]:9/"):
+        assert svix.endpoint.create(app.id, EndpointIn(url=url)).url == url
+
+
+def test_a_source_destination_is_judged_too(api: httpx.Client) -> None:
+    source = api.post("/ingest/api/v1/source", json={"name": "ssrf"}).json()
+    path = f"/ingest/api/v1/source/{source['id']}/endpoint"
+    answer = api.post(path, json={"url": f"http://{_full_width('169.254.169.254')}/"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "validation"
+    assert "169.254.169.254 is link-local" in answer.json()["detail"][0]["msg"]
+    made = api.post(path, json={"url": "https://example.com/in"}).json()
+    answer = api.put(f"{path}/{made['id']}", json={"url": "http://0xa9fea9fe/"})
+    assert answer.status_code == 422, answer.text
+    assert [ep["url"] for ep in api.get(path).json()["data"]] == ["https://example.com/in"]

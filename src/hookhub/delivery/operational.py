@@ -5,6 +5,8 @@ delivery results that caused it (``take_pending`` → ``queue.record``), then se
 worker claims it, signed like every other webhook with ``HOOKHUB_OPERATIONAL_WEBHOOK_SECRET``
 and retried on the delivery schedule (``HOOKHUB_RETRY_SCHEDULE``) with the same ``webhook-id``.
 The URL is read when sending, so a corrected URL takes effect for what is still queued.
+It is not judged by the SSRF guard: only the operator sets it, and it often names an internal
+service (docs/delivery.md, "Not guarded, on purpose").
 """
 
 from __future__ import annotations

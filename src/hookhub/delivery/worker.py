@@ -52,6 +52,8 @@ RECLAIM_SECONDS = 1.0
 RECORD_RETRY_SECONDS = 0.5
 RECORD_RETRY_LONGEST_SECONDS = 5.0
 CANCELLED_AT_SHUTDOWN = "Cancelled: the worker shut down before the receiver answered"
+# A delivery that found no free connection to its host is tried again this much later.
+REQUEUE_UNSENT_SECONDS = 1.0
 
 
 class DeliveryWorker:
@@ -63,9 +65,12 @@ class DeliveryWorker:
         self.wakeup = wakeup
         self.metrics = metrics or Metrics()
         self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{ids.new_id('dlv')[-6:]}"
-        self.sender = Sender(settings.request_timeout_seconds, settings.private_networks_allowed, CONCURRENCY)
-        # Renewed every quarter of it while this worker holds rows; a dead worker's rows are
-        # taken by another one once it has run out.
+        timeout = settings.request_timeout_seconds
+        # A send waits at most ``timeout`` for a connection to its host, then at most ``timeout``
+        # on it (sender.py).
+        self.sender = Sender(timeout, settings.private_networks_allowed, slot_wait=timeout)
+        # Renewed every quarter of it while this worker holds rows (however long a send waits
+        # or takes); a dead worker's rows are taken by another one once it has run out.
         self.lease_seconds = settings.delivery_lease_seconds
         self.operational = OperationalWebhooks(
             settings.operational_webhook_url,
@@ -226,6 +231,10 @@ class DeliveryWorker:
                     self.wakeup.event.set()  # the new message's deliveries are due
             else:
                 response = await self._send(job, started)
+                if not response.sent:  # no connection came free: nothing was sent, no attempt
+                    await queue.requeue(self.db, self.worker_id, job.claimed.id, REQUEUE_UNSENT_SECONDS)
+                    self._wake_at(REQUEUE_UNSENT_SECONDS)
+                    return
             self._push([self._decide(job, response, started)])
         except asyncio.CancelledError:
             raise

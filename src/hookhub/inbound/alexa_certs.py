@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from hookhub.delivery.ssrf import DestinationRefused, GuardedResolver, Network, check_literal_host
+from hookhub.delivery.ssrf import DestinationRefused, GuardedResolver, Network, destination_url, url_refusal
 from hookhub.inbound.compiled import CompiledSource
 from hookhub.inbound.verifiers import alexa
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict
@@ -41,7 +40,12 @@ class AlexaChains:
         hit = self._cache.get(url)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        refused = check_literal_host(urlsplit(url).hostname or "", self._allowed)
+        try:
+            target = destination_url(url)  # the host exactly as aiohttp will connect to it
+        except ValueError as exc:
+            log.warning("alexa: not fetching the certificate chain at %s: %s", url, exc)
+            return None
+        refused = url_refusal(target, self._allowed)
         if refused:
             log.warning("alexa: not fetching the certificate chain at %s: %s", url, refused)
             return None
@@ -50,7 +54,7 @@ class AlexaChains:
         try:
             async with (
                 aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
-                session.get(url, allow_redirects=False) as response,
+                session.get(target, allow_redirects=False) as response,
             ):
                 body = await response.content.read(MAX_CHAIN_BYTES + 1)
                 status = response.status

@@ -16,7 +16,7 @@ from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy.engine import Row
 
 from hookhub.api.models import ApiModel, Uid
-from hookhub.outbound.wire import URL_RULE, is_endpoint_url
+from hookhub.outbound.wire import check_endpoint_url
 
 SECRET_PREFIX = "whsec_"
 _SECRET_BYTES = 24
@@ -93,9 +93,7 @@ class EndpointUpsert(EndpointFields):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not is_endpoint_url(value):
-            raise ValueError(URL_RULE)
-        return value
+        return check_endpoint_url(value)
 
     def fields(self) -> set[str]:
         return {"url", "description", "uid", "version", "disabled", "filter_types", "channels"} | {
@@ -125,9 +123,7 @@ class EndpointPatch(EndpointFields):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not is_endpoint_url(value):
-            raise ValueError(URL_RULE)
-        return value
+        return None if value is None else check_endpoint_url(value)
 
 
 class SecretRotate(ApiModel):

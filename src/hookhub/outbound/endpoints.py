@@ -30,7 +30,7 @@ The data functions below (``create_endpoint``, ``find_endpoint`` …) take the s
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -45,7 +45,8 @@ from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.pagination import Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import republish
-from hookhub.errors import Conflict, NotFound
+from hookhub.delivery.ssrf import Network, destination_url, url_refusal
+from hookhub.errors import Conflict, NotFound, validation_error
 from hookhub.outbound.endpoint_models import (
     EndpointCreate,
     EndpointFields,
@@ -102,6 +103,16 @@ async def _checked_target(conn: AsyncConnection, owner_column: str, values: dict
     if url is not None and republish.is_republish(url):
         values["url"] = await republish.canonical_url(conn, owner_column, url)
     return values
+
+
+def refuse_guarded_address(url: str | None, allowed: Sequence[Network]) -> None:
+    """An http(s) URL whose host is an IP address the SSRF guard refuses, in any spelling, is
+    not saved. Host names are judged only when sending, since their DNS answers change."""
+    if url is None or republish.is_republish(url):
+        return
+    reason = url_refusal(destination_url(url), allowed)
+    if reason:
+        raise validation_error(["body", "url"], reason)
 
 
 async def create_endpoint(
@@ -203,6 +214,7 @@ def build_endpoint_router(
     async def create(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, body: EndpointCreate
     ) -> Response:
+        refuse_guarded_address(body.url, runtime.settings.private_networks_allowed)
         async with runtime.db.write() as conn:
             owner_id = await owner(conn, request, principal)
             row = await create_endpoint(conn, owner_column, owner_id, body)
@@ -220,6 +232,7 @@ def build_endpoint_router(
     async def upsert(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: EndpointUpsert
     ) -> Response:
+        refuse_guarded_address(body.url, runtime.settings.private_networks_allowed)
         async with runtime.db.write() as conn:
             owner_id = await owner(conn, request, principal)
             try:
@@ -237,6 +250,7 @@ def build_endpoint_router(
     async def patch(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: EndpointPatch
     ) -> Response:
+        refuse_guarded_address(body.url, runtime.settings.private_networks_allowed)
         async with runtime.db.write() as conn:
             owner_id = await owner(conn, request, principal)
             current = await find_endpoint(conn, owner_column, owner_id, endpoint_id)

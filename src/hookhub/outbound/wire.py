@@ -10,6 +10,7 @@ import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel, ValidationError
 
+from hookhub.delivery.ssrf import destination_url
 from hookhub.errors import BadRequest, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,6 +72,15 @@ URL_RULE = (
     "(or, for a source's destination, hookhub://app/{app id or uid})"
 )
 REPUBLISH_PREFIX = "hookhub://app/"  # a source destination that republishes to an application
+
+
+def check_endpoint_url(url: str) -> str:
+    """``url`` if it is a valid endpoint URL whose host the HTTP client can read, else ValueError."""
+    if not is_endpoint_url(url):
+        raise ValueError(URL_RULE)
+    if not url.startswith(REPUBLISH_PREFIX):
+        destination_url(url)  # a host that does not survive IDNA normalisation: ValueError
+    return url
 
 
 def is_endpoint_url(url: str) -> bool:
