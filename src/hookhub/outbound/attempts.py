@@ -40,7 +40,7 @@ class AttemptFilters:
     def __init__(
         self,
         status: Annotated[int | None, Query(ge=0, le=4)] = None,
-        status_code_class: Annotated[int | None, Query()] = None,
+        status_code_class: Annotated[int | None, Query(ge=0, le=599)] = None,
         before: datetime | None = None,
         after: datetime | None = None,
         event_types: Annotated[list[str] | None, Query()] = None,

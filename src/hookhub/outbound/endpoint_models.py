@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy.engine import Row
 
-from hookhub.api.models import ApiModel, Uid
+from hookhub.api.models import ApiModel, ThrottleRate, Uid, Version
 from hookhub.outbound.wire import URL_RULE, is_endpoint_url
 
 SECRET_PREFIX = "whsec_"
@@ -34,14 +34,14 @@ class EndpointFields(ApiModel):
 
     description: str | None = None
     uid: Uid | None = None
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Version | None = None
     disabled: bool | None = None
     filter_types: list[EventTypeName] | None = None
     event_types: list[EventTypeName] | None = None
     channels: list[Channel] | None = None
     metadata: dict[str, str] | None = None
-    throttle_rate: Annotated[int, Field(ge=0)] | None = None
-    rate_limit: Annotated[int, Field(ge=0)] | None = None
+    throttle_rate: ThrottleRate | None = None
+    rate_limit: ThrottleRate | None = None
 
     @field_validator("uid")
     @classmethod

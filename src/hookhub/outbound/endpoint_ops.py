@@ -51,7 +51,7 @@ class BulkReplayIn(RecoverIn):
     channel: str | None = None
     tag: str | None = None
     status: Annotated[int, Field(ge=0, le=4)] | None = None
-    status_code_class: int | None = None
+    status_code_class: Annotated[int, Field(ge=0, le=599)] | None = None
 
 
 class EventExampleIn(ApiModel):
