@@ -49,7 +49,7 @@ def build_api(runtime: Runtime) -> FastAPI:
 def wrap_api(api: ASGIApp, runtime: Runtime) -> ASGIApp:
     """Outermost first: JSON 500s, CORS answers preflights, then body limit, idempotency, the
     routes."""
-    app: ASGIApp = Idempotency(api, runtime.idempotency)
+    app: ASGIApp = Idempotency(api, runtime.idempotency, runtime.tokens)
     app = BodyLimit(app, runtime.settings.max_body_bytes)
     app = CORSMiddleware(
         app,

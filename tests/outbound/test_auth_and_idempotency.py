@@ -136,3 +136,30 @@ def test_idempotent_message_replay_is_byte_identical(api: httpx.Client, app: App
     third = api.post(url, json=body, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"})
     assert third.json()["id"] != first.json()["id"]
     assert len(api.get(url).json()["data"]) == 2
+
+
+def test_a_revoked_token_gets_no_replay_of_its_answers(
+    server: ServerProcess, svix: Svix, app: ApplicationOut
+) -> None:
+    """A stored answer may hold a secret: the token is verified before the key is looked up, so
+    once revoked (or expired) it gets the 401 any other request of it gets."""
+    endpoint = svix.endpoint.create(app.id, EndpointIn(url=HOOK))
+    _, token = _portal(svix, app.id)
+    rotate = f"{server.url}/api/v1/app/{app.id}/endpoint/{endpoint.id}/secret/rotate"
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"rotate-{uuid.uuid4()}"}
+    first = httpx.post(rotate, json={}, headers=headers)
+    assert first.status_code == 200, first.text
+    secret = first.json()["key"]
+    assert svix.endpoint.get_secret(app.id, endpoint.id).key == secret
+    assert httpx.post(rotate, json={}, headers=headers).content == first.content  # a replay
+
+    svix.authentication.expire_all(app.id, ApplicationTokenExpireIn())
+    replay = httpx.post(rotate, json={}, headers=headers)
+    assert replay.status_code == 401, replay.text
+    assert replay.json()["code"] == "authentication_failed"
+    assert secret not in replay.text and "idempotent-replayed" not in replay.headers
+    # Routes that need no token still take a key: the reply capability is checked by its route.
+    reply = httpx.post(
+        f"{server.url}/ingest/api/v1/reply/no-such-reply", json={}, headers={"Idempotency-Key": "k"}
+    )
+    assert reply.status_code == 404, reply.text
