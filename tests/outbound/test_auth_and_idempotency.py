@@ -50,6 +50,7 @@ def test_portal_token_is_scoped_to_its_app(server: ServerProcess, svix: Svix, ap
     assert [a.id for a in portal.application.list().data] == [app.id]
     ep = portal.endpoint.create(app.id, EndpointIn(url=HOOK))
     assert portal.endpoint.get(app.uid, ep.id).url == HOOK
+    assert portal.endpoint.get_secret(app.id, ep.id).key == svix.endpoint.get_secret(app.id, ep.id).key
     assert portal.message.create(app.id, MessageIn(event_type="a", payload={})).id.startswith("msg_")
     portal.event_type.list()  # reading event types is allowed (the portal shows them)
 
@@ -84,6 +85,7 @@ def test_a_read_only_portal_link_reads_and_changes_nothing(
         lambda: reader.endpoint.delete(app.id, endpoint.id),
         lambda: reader.message.create(app.id, MessageIn(event_type="ro.test", payload={})),  # the fast path
         lambda: reader.endpoint.rotate_secret(app.id, endpoint.id, EndpointSecretRotateIn()),
+        lambda: reader.endpoint.get_secret(app.id, endpoint.id),  # a read, but of a secret
     ]
     for call in forbidden:
         with pytest.raises(HttpError) as denied:

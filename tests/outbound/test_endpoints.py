@@ -110,10 +110,17 @@ def test_headers_set_patch_and_redaction(svix: Svix, app: ApplicationOut) -> Non
     ep = svix.endpoint.create(app.id, EndpointIn(url="https://example.com/h", headers={"X-Team": "a"}))
     assert svix.endpoint.get_headers(app.id, ep.id).headers == {"X-Team": "a"}
 
-    svix.endpoint.set_headers(app.id, ep.id, EndpointHeadersIn(headers={"X-One": "1", "Authorization": "b"}))
+    credentials = {
+        "Authorization": "b",
+        "X-Auth": "c",
+        "Api-Key": "d",
+        "X-Session-Id": "e",
+        "X-Password": "f",
+    }
+    svix.endpoint.set_headers(app.id, ep.id, EndpointHeadersIn(headers={"X-One": "1", **credentials}))
     out = svix.endpoint.get_headers(app.id, ep.id)
-    assert out.headers == {"X-One": "1"}
-    assert out.sensitive == ["Authorization"]
+    assert out.headers == {"X-One": "1"}  # values that may be credentials are never shown
+    assert out.sensitive == sorted(credentials)
 
     svix.endpoint.patch_headers(
         app.id, ep.id, EndpointHeadersPatchIn(headers={"X-Two": "2"}, delete_headers=["x-one"])

@@ -25,7 +25,8 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Headers hookhub sets itself; an endpoint cannot override them.
 _RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection"}
 _RESERVED_PREFIXES = ("webhook-", "svix-")
-_SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+# Names that may carry a credential: their values are sent but never shown back, to anyone.
+_SENSITIVE_PARTS = ("auth", "key", "secret", "token", "passw", "cookie", "session", "credential", "signature")
 
 
 class EndpointFields(ApiModel):
@@ -182,7 +183,7 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def is_sensitive_header(name: str) -> bool:
     lowered = name.lower()
-    return lowered in _SENSITIVE_HEADERS or "secret" in lowered or "token" in lowered
+    return any(part in lowered for part in _SENSITIVE_PARTS)
 
 
 def render_headers(headers: dict[str, str]) -> dict[str, Any]:

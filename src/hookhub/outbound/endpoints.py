@@ -256,6 +256,7 @@ def build_endpoint_router(
     async def get_secret(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:
+        principal.require_secrets()
         async with runtime.db.read() as conn:
             row = await find_endpoint(conn, owner_column, await owner(conn, request, principal), endpoint_id)
         return json_response({"key": row.secret})
