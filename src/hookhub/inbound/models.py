@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hookhub.api.models import ApiModel, JsonObject, StorableJson, Uid
+from hookhub.http.fields import field_problem
 from hookhub.inbound.settings import redact
 from hookhub.store.types import utcnow
 
@@ -33,6 +34,16 @@ class TestRequestIn(ApiModel):
     method: str = Field("POST", pattern=r"^(GET|POST|PUT|PATCH|DELETE)$")
     path: str = Field("", max_length=4096)
     headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            problem = field_problem(name, text)
+            if problem:
+                raise ValueError(problem)
+        return value
+
     body: Annotated[Any, StorableJson] = None
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from hookhub.errors import validation_error
+from hookhub.http.fields import is_field_value
 from hookhub.relay import keypath
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -71,6 +72,13 @@ class ResponseSettings(StrictModel):
     status: int = Field(200, ge=200, le=599)
     body: str | dict[str, Any] | list[Any] | None = None
     content_type: str | None = Field(None, max_length=256)
+
+    @field_validator("content_type")
+    @classmethod
+    def _header_value(cls, value: str | None) -> str | None:
+        if value is not None and not is_field_value(value):
+            raise ValueError("holds a control character (NUL, CR, LF …) or a non-Latin-1 one")
+        return value
 
 
 class ThrottleSettings(StrictModel):

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from hookhub.errors import validation_error
+from hookhub.http.fields import field_problem
 
 # Headers the server computes itself; a reply may not set them.
 _RESERVED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"})
@@ -39,8 +40,11 @@ def parse_reply(payload: Any) -> Reply:
         raise validation_error(["body", "headers"], "headers must be an object of strings")
     headers: dict[str, str] = {}
     for name, value in raw_headers.items():
-        if not isinstance(value, str | int | float) or isinstance(value, bool) or not _token(name):
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise validation_error(["body", "headers", name], "header names and values must be strings")
+        problem = field_problem(name, str(value))
+        if problem:
+            raise validation_error(["body", "headers", name], problem)
         if name.lower() not in _RESERVED:
             headers[name] = str(value)
     body = payload.get("body")
@@ -66,7 +70,3 @@ def reply_from_wire(data: dict[str, Any]) -> Reply:
 def _default_type(headers: dict[str, str], content_type: str) -> None:
     if not any(name.lower() == "content-type" for name in headers):
         headers["content-type"] = content_type
-
-
-def _token(name: Any) -> bool:
-    return isinstance(name, str) and bool(name) and all(33 <= ord(c) <= 126 and c != ":" for c in name)
