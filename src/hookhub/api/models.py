@@ -4,6 +4,7 @@ keep a body within what the database and the JSON serialiser can hold."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -16,6 +17,19 @@ Uid = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.]+$", min_length
 # Svix types these as uint16 (messages per second; the endpoint's version).
 ThrottleRate = Annotated[int, Field(ge=0, le=65_535)]
 Version = Annotated[int, Field(ge=1, le=65_535)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # a time without an offset is taken as UTC
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("has no UTC equivalent before year 10000") from None
+
+
+# A time in a body or a query, as stored and compared: aware, in UTC.
+UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 # orjson, which writes every answer, takes integers in this range and no others.
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
 from hookhub.api.deps import PrincipalDep, RuntimeDep
-from hookhub.api.models import ApiModel
+from hookhub.api.models import ApiModel, UtcTime
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import manual
 from hookhub.errors import NotFound
@@ -42,8 +42,8 @@ _STATUS_NAMES = {0: "success", 1: "pending", 2: "failed", 3: "sending"}
 
 
 class RecoverIn(ApiModel):
-    since: datetime
-    until: datetime | None = None
+    since: UtcTime
+    until: UtcTime | None = None
 
 
 class BulkReplayIn(RecoverIn):
@@ -166,8 +166,8 @@ async def stats(
     principal: PrincipalDep,
     app_id: str,
     endpoint_id: str,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
 ) -> Response:
     async with runtime.db.read() as conn:
         ep = await _endpoint(conn, principal, app_id, endpoint_id)
@@ -189,8 +189,8 @@ async def attempt_stats(
     principal: PrincipalDep,
     app_id: str,
     endpoint_id: str,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
 ) -> Response:
     async with runtime.db.read() as conn:
         ep = await _endpoint(conn, principal, app_id, endpoint_id)

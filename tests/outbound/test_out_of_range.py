@@ -1,11 +1,13 @@
-"""Numbers beyond what a column or the JSON serialiser holds are refused at the edge with a 422
-naming the field, and nothing is written; JSON stored before that rule still reads back."""
+"""Numbers (and times) beyond what a column or the JSON serialiser holds are refused at the edge
+with a 422 naming the field, and nothing is written; JSON stored before that rule still reads
+back."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -91,6 +93,33 @@ def test_integers_beyond_their_column_are_422_naming_the_field(
     assert api.get(f"/api/v1/app/{uid}").status_code == 404
     assert api.get(f"{base}/endpoint").json()["data"][0]["version"] == 1
     assert api.get(f"{base}/msg").json()["data"] == []
+
+
+def test_times_beyond_year_9999_in_utc_are_422_and_times_without_offset_are_utc(
+    api: httpx.Client, app: ApplicationOut
+) -> None:
+    ep = api.post(f"/api/v1/app/{app.id}/endpoint", json={"url": "https://example.com/h"}).json()["id"]
+    base = f"/api/v1/app/{app.id}"
+    late, early = "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"  # no UTC equivalent
+    for method, path, body, loc in [
+        ("POST", f"{base}/msg", {"eventType": "a", "payload": {}, "deliverAt": late}, ["body", "deliverAt"]),
+        ("POST", f"{base}/endpoint/{ep}/recover", {"since": early}, ["body", "since"]),
+        ("GET", f"{base}/msg?before={late}", None, ["query", "before"]),
+        ("GET", f"{base}/attempt/endpoint/{ep}?after={quote(early)}", None, ["query", "after"]),
+        ("GET", f"{base}/endpoint/{ep}/stats?since={late}", None, ["query", "since"]),
+    ]:
+        _refused(_send(api, method, path, body), loc)
+    assert api.get(f"{base}/msg").json()["data"] == []
+    # Without an offset a time is UTC (it used to reach the database naive: a 500).
+    naive = "2024-01-01T00:00:00"
+    for path, params in [
+        (f"{base}/attempt/endpoint/{ep}", {"before": naive}),
+        (f"{base}/endpoint/{ep}/attempt-stats", {"since": naive}),
+        (f"{base}/msg", {"after": naive}),
+    ]:
+        assert api.get(path, params=params).status_code == 200, path
+    recovered = api.post(f"{base}/endpoint/{ep}/recover", json={"since": naive})
+    assert recovered.status_code == 202, recovered.text
 
 
 def test_the_sdk_gets_its_validation_error(svix: Svix) -> None:
