@@ -13,6 +13,7 @@ from hookhub.http.body_limit import BodyLimit
 from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
 from hookhub.http.idempotency import Idempotency
 from hookhub.http.metrics_app import MetricsApp
+from hookhub.http.server_errors import ServerErrors
 from hookhub.inbound import inbound_routers, ingest_app
 from hookhub.outbound import attempts, endpoint_ops, health, message_fast_path
 from hookhub.outbound.routes import outbound_routers
@@ -47,8 +48,9 @@ def build_api(runtime: Runtime) -> FastAPI:
 
 
 def wrap_api(api: ASGIApp, runtime: Runtime) -> ASGIApp:
-    """Outermost first: CORS answers preflights, then body limit, idempotency, the routes."""
-    app: ASGIApp = Idempotency(api, runtime.idempotency)
+    """Outermost first: JSON 500s, CORS answers preflights, then body limit, idempotency, the
+    routes."""
+    app: ASGIApp = Idempotency(api, runtime.idempotency, runtime.tokens)
     app = BodyLimit(app, runtime.settings.max_body_bytes)
     app = CORSMiddleware(
         app,
@@ -58,7 +60,7 @@ def wrap_api(api: ASGIApp, runtime: Runtime) -> ASGIApp:
         expose_headers=["*"],
         max_age=600,
     )
-    return StripTrailingSlash(app)
+    return ServerErrors(StripTrailingSlash(app))
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> ASGIApp:
@@ -68,10 +70,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     routes: list[tuple[str, ASGIApp]] = []
     routes.append((message_fast_path.PREFIX, message_fast_path.MessageFastPath(runtime, api)))
     routes.append(("/webhook/", ingest_app(runtime)))
-    web = build_web_app(runtime)
+    web = ServerErrors(build_web_app(runtime))
     routes += [("/ui", web), ("/portal", web)]
-    routes.append(("/listen/", ListenApp(runtime.relay)))
-    routes.append(("/metrics", MetricsApp(runtime)))
+    routes.append(("/listen/", ServerErrors(ListenApp(runtime.relay))))
+    routes.append(("/metrics", ServerErrors(MetricsApp(runtime))))
     runtime.add_service(runtime.relay)  # only processes that serve HTTP subscribe to the relay
     runtime.add_service(RetentionCleaner(runtime.db))
     return PrefixDispatcher(routes, api, on_startup=runtime.start, on_shutdown=runtime.stop)

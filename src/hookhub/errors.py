@@ -10,6 +10,7 @@ HookhubError
 ├── PayloadTooLarge     413 payload_too_large
 ├── ValidationFailed    422 validation (detail is a list of {loc, msg, type})
 ├── RateLimited         429 rate_limited
+├── InternalError       500 internal_error (an unexpected exception; the server logs it)
 └── ServiceUnavailable  503 unavailable
 """
 
@@ -87,6 +88,12 @@ class RateLimited(HookhubError):
     """Over rate limit, request throttled."""
 
     status, code = 429, "rate_limited"
+
+
+class InternalError(HookhubError):
+    """The server could not answer this request; the error has been logged."""
+
+    status, code = 500, "internal_error"
 
 
 class ServiceUnavailable(HookhubError):

@@ -166,3 +166,49 @@ def test_a_key_that_opens_no_stored_secret_stops_the_start(
         )
     with pytest.raises(RuntimeError, match="set HOOKHUB_ENCRYPTION_KEY"):
         make_server(database_url=encrypted.database_url)
+
+
+def stored_answers(database_url: str) -> list[bytes]:
+    """The Idempotency-Key answers as the database holds them."""
+
+    async def read() -> list[bytes]:
+        db = Database(database_url)
+        try:
+            async with db.read() as conn:
+                query = sa.text("SELECT body FROM idempotency_key WHERE state = 'done'")
+                return [bytes(body) for body in (await conn.execute(query)).scalars()]
+        finally:
+            await db.close()
+
+    return asyncio.run(read())
+
+
+def test_idempotent_answers_are_ciphertext_and_rotate_with_the_key(
+    encrypted: ServerProcess, make_server: Callable[..., ServerProcess]
+) -> None:
+    """A stored answer may hold a portal token (or a source token, an endpoint secret): with a
+    key it is stored like the secrets, and ``hookhub secrets encrypt`` rewrites it too."""
+    client = svix_client(encrypted)
+    app_id, _ = app_with_endpoint(client, "http://127.0.0.1:9/never")
+    path, key = f"/api/v1/auth/app-portal-access/{app_id}", {"Idempotency-Key": "portal-link-1"}
+    with encrypted.client() as api:
+        first = api.post(path, json={}, headers=key)
+        assert first.status_code == 200, first.text
+        assert api.post(path, json={}, headers=key).content == first.content
+    token = first.json()["token"].encode()
+    answers = stored_answers(encrypted.database_url)
+    assert answers and all(body.startswith(b"enc:v1:") for body in answers)
+    assert not [body for body in answers if token in body]
+
+    encrypted.stop()
+    newer = Fernet.generate_key().decode()
+    rotating = {**encrypted.env, "HOOKHUB_ENCRYPTION_KEY": f"{newer},{KEY}"}
+    done = subprocess.run(
+        hookhub_command("secrets", "encrypt"), env=rotating, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{len(answers)} idempotency_key rows" in done.stdout
+    rotated = make_server({"HOOKHUB_ENCRYPTION_KEY": newer}, database_url=encrypted.database_url)
+    with httpx.Client(base_url=rotated.url, headers=encrypted.headers) as api:  # the same token
+        replay = api.post(path, json={}, headers=key)
+    assert replay.content == first.content and replay.headers["idempotent-replayed"] == "true"

@@ -173,3 +173,23 @@ def test_providers_outside_svix_types_stay_readable_by_the_sdk(svix: Svix, api: 
     svix.ingest.source.upsert(made["id"], IngestSourceIn(name="renamed", type="generic-webhook", config={}))
     twiml = httpx.post(made["ingestUrl"], data={"a": "b"})
     assert twiml.status_code == 401 and "x-twilio-signature" in twiml.json()["detail"]
+
+
+def test_headers_a_source_would_send_are_checked_when_saved(sources: Sources, api: httpx.Client) -> None:
+    """The answer's content type goes out on every ingest and a test request's headers become a
+    stored request: a control character in either would break every request later, so it is a
+    422 now."""
+    bad_type = {"name": "bad type", "settings": {"response": {"contentType": "text/plain\r\nX-Injected: 1"}}}
+    refused = api.post("/ingest/api/v1/source", json=bad_type)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "settings", "response", "contentType"]
+
+    source = sources.create(settings={"response": {"body": "ok", "contentType": "text/plain; charset=utf-8"}})
+    answer = httpx.post(source["ingestUrl"], content=b"{}")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "text/plain; charset=utf-8"
+    test_url = f"/ingest/api/v1/source/{source['id']}/test"
+    for headers in ({"X-A": "a\u0000b"}, {"X-A": "line\nbreak"}, {"X A": "v"}, {"X-A": "\u20ac"}):
+        tried = api.post(test_url, json={"headers": headers, "body": {}})
+        assert tried.status_code == 422, (headers, tried.text)
+        assert tried.json()["detail"][0]["loc"] == ["body", "headers"]
+    assert len(sources.events(source["id"])) == 1

@@ -50,6 +50,7 @@ def test_portal_token_is_scoped_to_its_app(server: ServerProcess, svix: Svix, ap
     assert [a.id for a in portal.application.list().data] == [app.id]
     ep = portal.endpoint.create(app.id, EndpointIn(url=HOOK))
     assert portal.endpoint.get(app.uid, ep.id).url == HOOK
+    assert portal.endpoint.get_secret(app.id, ep.id).key == svix.endpoint.get_secret(app.id, ep.id).key
     assert portal.message.create(app.id, MessageIn(event_type="a", payload={})).id.startswith("msg_")
     portal.event_type.list()  # reading event types is allowed (the portal shows them)
 
@@ -84,6 +85,7 @@ def test_a_read_only_portal_link_reads_and_changes_nothing(
         lambda: reader.endpoint.delete(app.id, endpoint.id),
         lambda: reader.message.create(app.id, MessageIn(event_type="ro.test", payload={})),  # the fast path
         lambda: reader.endpoint.rotate_secret(app.id, endpoint.id, EndpointSecretRotateIn()),
+        lambda: reader.endpoint.get_secret(app.id, endpoint.id),  # a read, but of a secret
     ]
     for call in forbidden:
         with pytest.raises(HttpError) as denied:
@@ -136,3 +138,30 @@ def test_idempotent_message_replay_is_byte_identical(api: httpx.Client, app: App
     third = api.post(url, json=body, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"})
     assert third.json()["id"] != first.json()["id"]
     assert len(api.get(url).json()["data"]) == 2
+
+
+def test_a_revoked_token_gets_no_replay_of_its_answers(
+    server: ServerProcess, svix: Svix, app: ApplicationOut
+) -> None:
+    """A stored answer may hold a secret: the token is verified before the key is looked up, so
+    once revoked (or expired) it gets the 401 any other request of it gets."""
+    endpoint = svix.endpoint.create(app.id, EndpointIn(url=HOOK))
+    _, token = _portal(svix, app.id)
+    rotate = f"{server.url}/api/v1/app/{app.id}/endpoint/{endpoint.id}/secret/rotate"
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"rotate-{uuid.uuid4()}"}
+    first = httpx.post(rotate, json={}, headers=headers)
+    assert first.status_code == 200, first.text
+    secret = first.json()["key"]
+    assert svix.endpoint.get_secret(app.id, endpoint.id).key == secret
+    assert httpx.post(rotate, json={}, headers=headers).content == first.content  # a replay
+
+    svix.authentication.expire_all(app.id, ApplicationTokenExpireIn())
+    replay = httpx.post(rotate, json={}, headers=headers)
+    assert replay.status_code == 401, replay.text
+    assert replay.json()["code"] == "authentication_failed"
+    assert secret not in replay.text and "idempotent-replayed" not in replay.headers
+    # Routes that need no token still take a key: the reply capability is checked by its route.
+    reply = httpx.post(
+        f"{server.url}/ingest/api/v1/reply/no-such-reply", json={}, headers={"Idempotency-Key": "k"}
+    )
+    assert reply.status_code == 404, reply.text

@@ -82,7 +82,9 @@ async def test_bad_replies(node: Node) -> None:
     async with httpx.AsyncClient(base_url=node.url) as client:
         unknown = await client.post(f"/ingest/api/v1/reply/{new_reply_id()}", json={"status": 200})
         assert unknown.status_code == 404
-        for body in ({"status": "ok"}, {"status": 99}, {"headers": ["x"]}, {"headers": {"X": {"a": 1}}}, [1]):
+        bad_headers = [{"X-A": "a\r\nSet-Cookie: s=1"}, {"X-A": "a\u0000b"}, {"X-A": "\u0007"}, {"X(A)": "1"}]
+        bad = [{"status": "ok"}, {"status": 99}, {"headers": ["x"]}, {"headers": {"X": {"a": 1}}}, [1]]
+        for body in [*bad, *({"headers": headers} for headers in bad_headers)]:
             response = await client.post(f"/ingest/api/v1/reply/{reply_id}", json=body)
             assert response.status_code == 422, (body, response.text)
         broken = await client.post(f"/ingest/api/v1/reply/{reply_id}", content=b"{not json")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
 from pathlib import Path
 
 import asyncpg
+import sqlalchemy as sa
 
 BACKEND = os.environ.get("HOOKHUB_TEST_DB", "sqlite")
 ADMIN_URL = os.environ.get("HOOKHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -58,3 +60,23 @@ def drop_database(url: str) -> None:
         return
     name = url.rpartition("/")[2]
     _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def run_sql(url: str, *statements: str) -> None:
+    """Run SQL statements on a server's database behind its back (data an older version wrote,
+    a deliberately broken table …), on either backend."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(sa.make_url(url).database) as conn:
+            for statement in statements:
+                conn.execute(statement)
+        return
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    _run(run())

@@ -1,14 +1,21 @@
-"""Exception handlers that turn every API error into ``{"code", "detail"}`` JSON."""
+"""Exception handlers that turn every API error into ``{"code", "detail"}`` JSON.
+
+Installed on the FastAPI app and on the dashboard's Starlette app alike. An unexpected exception
+becomes a ``500 {"code": "internal_error"}``; the framework re-raises it afterwards and the
+outermost layer (``http/server_errors.py``) logs it.
+"""
 
 from __future__ import annotations
 
 import orjson
-from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
 
-from hookhub.errors import HookhubError
+from hookhub.errors import HookhubError, InternalError
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -21,6 +28,8 @@ _HTTP_CODES = {
     422: "validation",
     429: "rate_limited",
 }
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _json(status: int, code: str, detail: object, headers: dict[str, str] | None = None) -> Response:
@@ -37,10 +46,30 @@ async def _hookhub_error(_request: Request, exc: Exception) -> Response:
     return _json(exc.status, exc.code, exc.detail, exc.headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else "Entity not found"
-    return _json(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), detail, exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return _json(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), detail, headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path. (Starlette names only those of the first
+    route that matched the path, and FastAPI makes one route per method.)"""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+async def _internal_error(_request: Request, _exc: Exception) -> Response:
+    error = InternalError()
+    return _json(error.status, error.code, error.detail)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
@@ -54,7 +83,8 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return _json(422, "validation", errors)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: Starlette) -> None:
     app.add_exception_handler(HookhubError, _hookhub_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _internal_error)

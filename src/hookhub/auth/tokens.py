@@ -45,6 +45,11 @@ class Principal:
         if self.read_only:
             raise Forbidden("This access link is read-only.")
 
+    def require_secrets(self) -> None:
+        """Signing secrets are for whoever may change the endpoint, not for a read-only link."""
+        if self.read_only:
+            raise Forbidden("This access link is read-only: it cannot read signing secrets.")
+
     def require_app(self, app_id: str) -> None:
         if self.app_id is not None and self.app_id != app_id:
             raise Forbidden("This token does not give access to this application.")

@@ -1,5 +1,6 @@
-"""Header fields that users give hookhub to send (reply headers, a source's fixed content type),
-checked when they are given, so that a bad one is the giver's 422 and never the caller's 500.
+"""HTTP fields (headers) users give hookhub to send on: endpoint and destination headers, a
+reply's headers, a source's fixed content type, a test request's headers. Checked when they are
+given, so that a bad one is the giver's 422 and never a caller's 500 or a split answer.
 
 Names are RFC 9110 tokens (§5.1); values are visible ASCII, spaces and tabs (§5.5, without the
 obsolete non-ASCII octets: text beyond ASCII is encoded, e.g. RFC 8187's ``filename*=UTF-8''…``),
@@ -48,3 +49,12 @@ def media_type_problem(value: str) -> str | None:
     if problem is None and not _MEDIA_TYPE.fullmatch(value):
         problem = "a content type is a media type such as text/plain or application/json; charset=utf-8"
     return problem
+
+
+def field_problem(name: str, value: str) -> str | None:
+    """Why ``name: value`` cannot be sent as a header, or None (the message names the header)."""
+    problem = name_problem(name)
+    if problem is not None:
+        return f"{name!r}: {problem}"
+    problem = value_problem(value)
+    return None if problem is None else f"the value of header {name!r}: {problem}"

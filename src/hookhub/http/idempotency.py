@@ -2,6 +2,11 @@
 
 The key is scoped to the caller's Authorization header. A repeat that arrives while the first
 request is still running waits for it to finish.
+
+The bearer token is verified first: a stored answer may hold a portal token, a source token or
+an endpoint secret, and a token that has since been revoked or has expired must not get it back.
+A request whose token does not verify is passed on as if it had no key, so the route answers it
+as it answers any other (401, or its own check for routes that need no token).
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ import asyncio
 import hashlib
 import time
 
-from hookhub.errors import Conflict
+from hookhub.auth.tokens import TokenVerifier
+from hookhub.errors import Conflict, HookhubError
 from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
 from hookhub.http.responses import send_error
 from hookhub.store.idempotency import IdempotencyStore, StoredResponse
@@ -28,9 +34,10 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class Idempotency:
-    def __init__(self, app: ASGIApp, store: IdempotencyStore) -> None:
+    def __init__(self, app: ASGIApp, store: IdempotencyStore, tokens: TokenVerifier) -> None:
         self.app = app
         self.store = store
+        self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = (
@@ -42,6 +49,9 @@ class Idempotency:
             await self.app(scope, receive, send)
             return
         auth = _header(scope, b"authorization") or b""
+        if not await self._verified(auth.decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
         scope_key = hashlib.sha256(auth + b"\n" + scope["path"].encode() + b"\n" + key).hexdigest()
 
         deadline = time.monotonic() + _WAIT_SECONDS
@@ -80,6 +90,16 @@ class Idempotency:
             await self.store.complete(scope_key, StoredResponse(status, headers, b"".join(captured["body"])))
         else:
             await self.store.release(scope_key)
+
+    async def _verified(self, authorization: str) -> bool:
+        """Whether the token is valid now (the verifier's cache spares a lookup per request)."""
+        if self.tokens.cached(authorization) is not None:
+            return True
+        try:
+            await self.tokens.authenticate(authorization)
+        except HookhubError:
+            return False
+        return True
 
 
 async def _replay(send: Send, stored: StoredResponse) -> None:

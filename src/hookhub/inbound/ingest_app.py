@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from hookhub.errors import HookhubError, NotFound, PayloadTooLarge, ServiceUnavailable
+from hookhub.errors import HookhubError, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable
 from hookhub.http.body_limit import read_body
 from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.http.responses import CORS_SIMPLE
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hookhub.inbound")
 PREFIX = "/webhook/"
 _UNKNOWN = error_answer(NotFound("No source at this URL"))
+_BROKEN = error_answer(InternalError())
 UNKNOWN_SOURCE = "unknown"  # the metrics label of requests to keys that open no source
 _CORS = [
     (b"access-control-allow-origin", b"*"),
@@ -76,6 +77,10 @@ class IngestApp:
             except HookhubError as exc:  # the database is down: 503 with Retry-After
                 await error_answer(exc).send(send)
                 self.runtime.metrics.ingest_answered(UNKNOWN_SOURCE, exc.status)
+                return
+            except Exception:
+                log.exception("ingest could not look its source up")
+                await _BROKEN.send(send)
                 return
         if source is None:
             await _UNKNOWN.send(send)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from hookhub.api.models import ApiModel, Uid
+from hookhub.api.models import ApiModel, JsonObject, StorableJson, Uid
+from hookhub.http.fields import field_problem
 from hookhub.inbound.settings import redact
 from hookhub.store.types import utcnow
 
@@ -20,9 +21,9 @@ class SourceIn(ApiModel):
     uid: Uid | None = None
     metadata: dict[str, str] | None = None
     type: str = Field("generic-webhook", min_length=1, max_length=64)
-    config: dict[str, Any] | None = None
+    config: JsonObject | None = None
     # hookhub's extension; None on update keeps the current settings (the Svix SDK never sends it).
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
 
 class TokenRotateIn(ApiModel):
@@ -33,7 +34,17 @@ class TestRequestIn(ApiModel):
     method: str = Field("POST", pattern=r"^(GET|POST|PUT|PATCH|DELETE)$")
     path: str = Field("", max_length=4096)
     headers: dict[str, str] = Field(default_factory=dict)
-    body: Any = None
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            problem = field_problem(name, text)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    body: Annotated[Any, StorableJson] = None
 
 
 def ingest_url(base_url: str, key: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
 from hookhub.api.deps import OrgPrincipalDep, PrincipalDep, RuntimeDep
-from hookhub.api.models import ApiModel, Uid
+from hookhub.api.models import ApiModel, ThrottleRate, Uid
 from hookhub.api.pagination import Page, paginate
 from hookhub.errors import Conflict, NotFound
 from hookhub.outbound.scope import app_ref_clause, find_app
@@ -31,8 +31,8 @@ router = APIRouter(prefix="/api/v1/app", tags=["Application"])
 class ApplicationPatch(ApiModel):
     name: Annotated[str, Field(min_length=1)] | None = None
     uid: Uid | None = None
-    throttle_rate: Annotated[int, Field(ge=0)] | None = None
-    rate_limit: Annotated[int, Field(ge=0)] | None = None  # older clients
+    throttle_rate: ThrottleRate | None = None
+    rate_limit: ThrottleRate | None = None  # older clients
     metadata: dict[str, str] | None = None
 
     @field_validator("uid")

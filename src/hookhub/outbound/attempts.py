@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub.api.deps import PrincipalDep, RuntimeDep
+from hookhub.api.models import UtcTime
 from hookhub.api.pagination import Ordering, Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import manual
@@ -40,9 +40,9 @@ class AttemptFilters:
     def __init__(
         self,
         status: Annotated[int | None, Query(ge=0, le=4)] = None,
-        status_code_class: Annotated[int | None, Query()] = None,
-        before: datetime | None = None,
-        after: datetime | None = None,
+        status_code_class: Annotated[int | None, Query(ge=0, le=599)] = None,
+        before: UtcTime | None = None,
+        after: UtcTime | None = None,
         event_types: Annotated[list[str] | None, Query()] = None,
         channel: str | None = None,
         tag: str | None = None,
@@ -282,8 +282,8 @@ async def list_attempted_messages(
     endpoint_id: str,
     page: Annotated[Page, Depends()],
     status: Annotated[int | None, Query(ge=0, le=4)] = None,
-    before: datetime | None = None,
-    after: datetime | None = None,
+    before: UtcTime | None = None,
+    after: UtcTime | None = None,
     event_types: Annotated[list[str] | None, Query()] = None,
     channel: str | None = None,
     tag: str | None = None,

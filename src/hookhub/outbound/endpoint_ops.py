@@ -25,13 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
 from hookhub.api.deps import PrincipalDep, RuntimeDep
-from hookhub.api.models import ApiModel
+from hookhub.api.models import ApiModel, UtcTime
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import manual
 from hookhub.errors import NotFound
 from hookhub.outbound.endpoint_models import RecoverIn
 from hookhub.outbound.endpoints import find_endpoint
-from hookhub.outbound.message_models import as_utc, render_message
+from hookhub.outbound.message_models import render_message
 from hookhub.outbound.scope import find_app_id
 from hookhub.outbound.wire import json_response, parse_body
 from hookhub.store.tables import attempt, delivery, event_type, message
@@ -48,7 +48,7 @@ class BulkReplayIn(RecoverIn):
     channel: str | None = None
     tag: str | None = None
     status: Annotated[int, Field(ge=0, le=4)] | None = None
-    status_code_class: int | None = None
+    status_code_class: Annotated[int, Field(ge=0, le=599)] | None = None
 
 
 class EventExampleIn(ApiModel):
@@ -96,8 +96,8 @@ async def bulk_replay(
 def _window(endpoint_id: str, body: RecoverIn) -> dict[str, Any]:
     return {
         "endpointId": endpoint_id,
-        "since": as_utc(body.since).isoformat(),
-        "until": as_utc(body.until).isoformat() if body.until else None,
+        "since": body.since.isoformat(),
+        "until": body.until.isoformat() if body.until else None,
     }
 
 
@@ -107,8 +107,8 @@ async def stats(
     principal: PrincipalDep,
     app_id: str,
     endpoint_id: str,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
 ) -> Response:
     async with runtime.db.read() as conn:
         ep = await _endpoint(conn, principal, app_id, endpoint_id)
@@ -130,8 +130,8 @@ async def attempt_stats(
     principal: PrincipalDep,
     app_id: str,
     endpoint_id: str,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
 ) -> Response:
     async with runtime.db.read() as conn:
         ep = await _endpoint(conn, principal, app_id, endpoint_id)

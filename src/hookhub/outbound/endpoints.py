@@ -60,7 +60,6 @@ from hookhub.outbound.endpoint_models import (
     render_endpoint,
     render_headers,
 )
-from hookhub.outbound.message_models import as_utc
 from hookhub.outbound.wire import json_response, no_content
 from hookhub.store.tables import endpoint
 from hookhub.store.types import utcnow
@@ -273,6 +272,7 @@ def build_endpoint_router(
     async def get_secret(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:
+        principal.require_secrets()
         async with runtime.db.read() as conn:
             row = await find_endpoint(conn, owner_column, await owner(conn, request, principal), endpoint_id)
         return json_response({"key": row.secret})
@@ -333,8 +333,8 @@ def build_endpoint_router(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: RecoverIn
     ) -> Response:
         params = {
-            "since": as_utc(body.since).isoformat(),
-            "until": as_utc(body.until).isoformat() if body.until else None,
+            "since": body.since.isoformat(),
+            "until": body.until.isoformat() if body.until else None,
         }
         async with runtime.db.write() as conn:
             row = await find_endpoint(conn, owner_column, await owner(conn, request, principal), endpoint_id)

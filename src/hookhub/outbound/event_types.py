@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub.api.deps import OrgPrincipalDep, PrincipalDep, RuntimeDep
-from hookhub.api.models import ApiModel, Uid
+from hookhub.api.models import ApiModel, JsonObject, Uid
 from hookhub.api.pagination import Page, paginate
 from hookhub.errors import Conflict, NotFound, validation_error
 from hookhub.outbound.wire import json_response, no_content
@@ -36,7 +36,7 @@ class EventTypePatch(ApiModel):
     description: str | None = None
     archived: bool | None = None
     deprecated: bool | None = None
-    schemas: dict[str, dict[str, Any]] | None = None
+    schemas: dict[str, JsonObject] | None = None
     group_name: Annotated[str, Field(max_length=256)] | None = None
     feature_flag: FlagName | None = None
     feature_flags: list[FlagName] | None = None

@@ -12,10 +12,11 @@ import re
 from collections.abc import Awaitable
 from urllib.parse import parse_qsl
 
-from hookhub.errors import HookhubError, PayloadTooLarge
+from hookhub.errors import HookhubError, InternalError, PayloadTooLarge
 from hookhub.http.body_limit import read_body
 from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
 from hookhub.http.responses import CORS_SIMPLE, error_headers, response_messages
+from hookhub.http.server_errors import log_failure
 from hookhub.outbound.message_models import MessageIn
 from hookhub.outbound.message_writer import message_out, queue_message, writer_for
 from hookhub.outbound.wire import parse_json
@@ -84,7 +85,14 @@ class MessageFastPath:
             answer = message_out(row, body, with_content=with_content)
             start, rest = response_messages(202, answer, headers=[*cors])
         except HookhubError as exc:
-            start, rest = response_messages(exc.status, exc.body(), headers=[*cors, *error_headers(exc)])
+            start, rest = _error_messages(exc, cors)
+        except Exception:
+            log_failure(scope)
+            start, rest = _error_messages(InternalError(), cors)
         # Sent from here, not through send_bytes' coroutine: this runs on every create.
         await send(start)
         await send(rest)
+
+
+def _error_messages(error: HookhubError, cors: tuple[tuple[bytes, bytes], ...]) -> tuple[dict, dict]:
+    return response_messages(error.status, error.body(), headers=[*cors, *error_headers(error)])

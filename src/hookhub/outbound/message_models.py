@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import Field, field_validator
+from pydantic import Field
 from sqlalchemy.engine import Row
 
-from hookhub.api.models import ApiModel, Uid
+from hookhub.api.models import ApiModel, Uid, UtcTime
 from hookhub.outbound.applications import ApplicationIn
 from hookhub.outbound.endpoint_models import Channel, EventTypeName
 
@@ -25,26 +24,14 @@ class MessageIn(ApiModel):
     tags: Annotated[list[Tag], Field(max_length=5)] | None = None
     payload_retention_period: Annotated[int, Field(ge=1, le=3650)] | None = None
     payload_retention_hours: Annotated[int, Field(ge=1, le=3650 * 24)] | None = None
-    deliver_at: datetime | None = None
+    deliver_at: UtcTime | None = None
     # Creates the application named in the path when it does not exist yet (Svix behaviour).
     application: ApplicationIn | None = None
-
-    @field_validator("deliver_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return as_utc(value)
 
 
 class MessagePrecheckIn(ApiModel):
     event_type: RequiredEventType
     channels: list[Channel] | None = None
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """Times without an offset are taken as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def render_message(row: Row, *, with_content: bool) -> dict[str, Any]:

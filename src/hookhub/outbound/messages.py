@@ -6,7 +6,6 @@ pending deliveries in one transaction) and ``message_fast_path`` (served without
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -14,11 +13,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub.api.deps import PrincipalDep, ReadingPrincipalDep, RuntimeDep
+from hookhub.api.models import UtcTime
 from hookhub.api.pagination import Ordering, Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.errors import NotFound
 from hookhub.outbound.attempts import json_list_contains
-from hookhub.outbound.message_models import MessageIn, MessagePrecheckIn, as_utc, render_message
+from hookhub.outbound.message_models import MessageIn, MessagePrecheckIn, render_message
 from hookhub.outbound.message_writer import create_message, writer_for
 from hookhub.outbound.scope import app_ref_clause, find_app_id
 from hookhub.outbound.wire import json_response, no_content, parse_body
@@ -67,8 +67,8 @@ async def list_messages(
     event_types: Annotated[list[str] | None, Query()] = None,
     channel: str | None = None,
     tag: str | None = None,
-    before: datetime | None = None,
-    after: datetime | None = None,
+    before: UtcTime | None = None,
+    after: UtcTime | None = None,
     with_content: bool = True,
 ) -> Response:
     dialect = runtime.db.dialect
@@ -82,9 +82,9 @@ async def list_messages(
         if tag:
             query = query.where(json_list_contains(message.c.tags, tag, dialect, "tag"))
         if before:
-            query = query.where(message.c.created_at < as_utc(before))
+            query = query.where(message.c.created_at < before)
         if after:
-            query = query.where(message.c.created_at > as_utc(after))
+            query = query.where(message.c.created_at > after)
         result = await paginate(
             conn,
             query,

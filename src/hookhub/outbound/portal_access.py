@@ -36,7 +36,7 @@ class AppPortalAccessIn(ApiModel):
 
 
 class TokenExpireIn(ApiModel):
-    expiry: Annotated[int, Field(ge=0)] | None = None
+    expiry: Annotated[int, Field(ge=0, le=365 * 24 * 3600)] | None = None
 
 
 @router.post("/app-portal-access/{app_id}", summary="Create a consumer-portal link for one application")

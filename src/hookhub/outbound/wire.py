@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,7 +21,22 @@ NO_CONTENT = 204
 
 def json_response(data: Any, status_code: int = 200) -> Response:
     """Serialise once with orjson; skips FastAPI's response_model pass."""
-    return Response(orjson.dumps(data), status_code=status_code, media_type="application/json")
+    return Response(dumps(data), status_code=status_code, media_type="application/json")
+
+
+def dumps(data: Any) -> bytes:
+    """orjson's JSON; the standard library's for the rare document orjson refuses: JSON stored
+    before the API refused integers beyond 64 bits (``api.models.JsonObject``) still reads back."""
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        return json.dumps(data, default=_isoformat, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _isoformat(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()  # what orjson writes for an aware datetime
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def no_content() -> Response:

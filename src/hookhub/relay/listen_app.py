@@ -35,7 +35,12 @@ class ListenApp:
         elif scope["method"] == "OPTIONS":
             await send_bytes(send, 204, b"", headers=_PREFLIGHT)
         elif scope["method"] != "GET":
-            await send_error(send, MethodNotAllowed("Listen with GET (Server-Sent Events) or a WebSocket."))
+            await send_error(
+                send,
+                MethodNotAllowed(
+                    "Listen with GET (Server-Sent Events) or a WebSocket.", headers={"Allow": "GET, OPTIONS"}
+                ),
+            )
         else:
             source = await self.relay.sources.by_key(key)
             await serve_sse(self.relay, source, scope, receive, send, smee=False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -249,6 +250,20 @@ def _drop_closed_connection(_dbapi_connection: Any, record: Any, _proxy: Any) ->
         raise sa_exc.DisconnectionError("the server closed this pooled connection")
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file for its owner only: it holds secrets, and SQLite gives the WAL and
+    shared-memory files it makes later the database file's permissions. An existing file keeps
+    its own."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask took away or would have left
+    finally:
+        os.close(fd)
+
+
 def _configure_sqlite(
     sync_engine: sa.Engine,
     *,
@@ -260,6 +275,7 @@ def _configure_sqlite(
     path = sync_engine.url.database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(path))
 
     @sa_event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

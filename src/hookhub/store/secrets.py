@@ -1,8 +1,10 @@
-"""Encryption at rest of the secrets hookhub must be able to read back: endpoint signing keys and
-source provider secrets (tokens and passwords are stored as hashes instead).
+"""Encryption at rest of the secrets hookhub must be able to read back: endpoint signing keys,
+source provider secrets, and the answers kept for Idempotency-Key replays (which may carry a
+portal token, a source token or an endpoint secret); tokens and passwords are stored as hashes.
 
 With ``HOOKHUB_ENCRYPTION_KEY`` set (Fernet keys, comma-separated, the newest first) the columns
-typed ``EncryptedText`` / ``EncryptedJson`` are written as ``enc:v1:<Fernet token>`` and read
+typed ``EncryptedText`` / ``EncryptedJson`` / ``EncryptedBytes`` are written as
+``enc:v1:<Fernet token>`` and read
 back decrypted with whichever key encrypted them. Values written before a key was set stay
 readable; ``hookhub secrets encrypt`` rewrites them all with the newest key, which is also how a
 key is rotated (add the new key first, run it, then drop the old one).
@@ -18,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.dialects.postgresql import JSONB
 
 PREFIX = "enc:v1:"
+PREFIX_BYTES = PREFIX.encode()
 
 _cipher: MultiFernet | None = None
 
@@ -55,10 +58,14 @@ def encrypt(text: str) -> str:
 def decrypt(text: str) -> str:
     if not text.startswith(PREFIX):
         return text  # written before a key was set
+    return _open(text[len(PREFIX) :].encode("ascii")).decode()
+
+
+def _open(token: bytes) -> bytes:
     if _cipher is None:
         raise SecretsLocked("a secret is encrypted: set HOOKHUB_ENCRYPTION_KEY to the key that encrypted it")
     try:
-        return _cipher.decrypt(text[len(PREFIX) :].encode("ascii")).decode()
+        return _cipher.decrypt(token)
     except InvalidToken:
         raise SecretsLocked("no key in HOOKHUB_ENCRYPTION_KEY opens a stored secret") from None
 
@@ -72,6 +79,26 @@ class EncryptedText(sa.TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else decrypt(value)
+
+
+class EncryptedBytes(sa.TypeDecorator[bytes]):
+    """Bytes, stored as ``enc:v1:<Fernet token>`` when a key is set."""
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Any) -> bytes | None:
+        if value is None or _cipher is None:
+            return value
+        return PREFIX_BYTES + _cipher.encrypt(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Any) -> bytes | None:
+        if value is None:
+            return None
+        value = bytes(value)
+        if not value.startswith(PREFIX_BYTES):
+            return value  # written before a key was set
+        return _open(value[len(PREFIX_BYTES) :])
 
 
 class EncryptedJson(sa.TypeDecorator[Any]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hookhub.store.secrets import EncryptedJson, EncryptedText
+from hookhub.store.secrets import EncryptedBytes, EncryptedJson, EncryptedText
 from hookhub.store.types import Json, UtcDateTime
 
 metadata = sa.MetaData()
@@ -240,13 +240,14 @@ sa.Index("background_task_status", background_task.c.status, background_task.c.i
 idempotency_key = sa.Table(
     "idempotency_key",
     metadata,
-    # sha256 of (token hash, key): the key is scoped to the caller's token.
+    # sha256 of (the caller's Authorization header, path, key): the key is scoped to the token.
     sa.Column("scope_key", sa.String(64), primary_key=True),
     # processing | done
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("status_code", sa.Integer),
     sa.Column("headers", Json),
-    sa.Column("body", sa.LargeBinary),
+    # The answer replayed: it may hold a token or a secret, so it is encrypted like one.
+    sa.Column("body", EncryptedBytes),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )

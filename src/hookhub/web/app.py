@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from hookhub import __version__
+from hookhub.api.errors import install_error_handlers
 from hookhub.errors import HookhubError
 from hookhub.http.dispatch import ASGIApp
 from hookhub.runtime import Runtime
@@ -71,6 +72,7 @@ class WebApp:
                 Route("/portal/{rest:path}", self.portal, methods=["GET", "HEAD"]),
             ]
         )
+        install_error_handlers(starlette)  # JSON errors (405 on /ui/session, a missing static file…)
         # The modules and stylesheet shrink to about a quarter on the wire.
         self.app = GZipMiddleware(starlette, minimum_size=1024)
 

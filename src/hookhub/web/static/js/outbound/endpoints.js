@@ -123,6 +123,10 @@ export async function endpointsView(ctx, target) {
 }
 
 function secretBox(ctx, ep) {
+  if (ctx.readOnly) {
+    // The API refuses signing secrets to a read-only link.
+    return section("Signing secret", h("p", { class: "muted", id: "endpoint-secret" }, "Not shown with read-only access."));
+  }
   const shown = h("code", { class: "secret", id: "endpoint-secret" }, "••••••••••••");
   const path = `${base(ctx)}/endpoint/${enc(ep.id)}/secret`;
   const reveal = async () => {
@@ -136,7 +140,7 @@ function secretBox(ctx, ep) {
       "div",
       { class: "actions" },
       button("Reveal", (e) => busy(e.currentTarget, reveal), { id: "reveal-secret" }),
-      ctx.readOnly ? null : button(
+      button(
         "Rotate secret",
         (e) =>
           busy(e.currentTarget, async () => {
