@@ -72,7 +72,19 @@ def test_status_code_table(sources: Sources) -> None:
     assert int(throttled.headers["retry-after"]) >= 1
 
     [event] = sources.events(source["id"])
-    assert event["path"] == "/event-123" and event["eventType"] == "/event-123"
+    # The sub-path is the event (BotGhost's /webhook/{bot}/{event}): its type has no leading slash.
+    assert event["path"] == "/event-123" and event["eventType"] == "event-123"
+
+
+def test_a_post_without_a_body_passes_a_schema_of_optional_fields(sources: Sources) -> None:
+    """BotGhost's variables are optional: its documented schema takes an empty POST."""
+    source, key = botghost_source(sources)
+    empty = httpx.post(source["ingestUrl"] + "/event-9", headers={"Authorization": key})
+    assert empty.status_code == 200, empty.text
+    required = sources.create(name="xtoys", settings={"schema": {"type": "object", "required": ["action"]}})
+    missing = httpx.post(required["ingestUrl"])
+    assert missing.status_code == 400
+    assert missing.json()["detail"][0]["msg"] == "'action' is a required property"
 
 
 def test_multiple_variables_and_deleted_source(sources: Sources, api: httpx.Client) -> None:

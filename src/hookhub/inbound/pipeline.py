@@ -125,7 +125,10 @@ class Pipeline:
         if answer is not None:
             return answer
         if source.validator is not None:
-            violations = schema_violations(source.validator, payload)
+            # A request without a body is validated as an empty object: optional fields only
+            # (BotGhost's variables) pass, required ones (XToys' action) are reported missing.
+            empty = payload is None and not request.body
+            violations = schema_violations(source.validator, {} if empty else payload)
             if violations:
                 return error_answer(BadRequest(violations))
         row, route_value = event_row(source, request, payload, client_ip)
@@ -204,6 +207,8 @@ def event_row(
         }
         if source.event_type_path:
             event_type = _text(source.event_type_path.resolve(view), 256)
+            if event_type and source.event_type_path.root == "path":
+                event_type = event_type.lstrip("/") or None  # /webhook/{key}/evt_123 → evt_123
         if source.route_key_path:
             route_value = source.route_key_path.resolve(view)
     reply_id = secrets.token_urlsafe(24) if source.reply_wait else None
