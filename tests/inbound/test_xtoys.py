@@ -105,7 +105,10 @@ def test_shared_source_websocket_needs_the_token(sources: Sources) -> None:
             async with websockets.connect(ws_url):
                 raise AssertionError("connected without a token")
         except websockets.InvalidStatus as exc:
-            assert exc.response.status_code == 403
+            # Refused as HTTP ingest refuses: a 401 saying which check failed, not a bare 403.
+            assert exc.response.status_code == 401
+            refusal = json.loads(exc.response.body)
+            assert refusal["code"] == "authentication_failed" and "auth (bearer)" in refusal["detail"]
         headers = {"Authorization": f"Bearer {token}"}
         async with websockets.connect(ws_url, additional_headers=headers) as ws:
             await ws.send(json.dumps({"action": "shared"}))

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from hookhub.errors import PayloadTooLarge
+from hookhub.errors import (
+    Forbidden,
+    HookhubError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+)
 from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.inbound.answer import Answer, error_answer
 from hookhub.inbound.compiled import CompiledSource
@@ -33,11 +40,17 @@ async def serve_producer(app: IngestApp, scope: Scope, receive: Receive, send: S
     connect = await receive()
     if connect["type"] != "websocket.connect":
         return
-    source = await app.pipeline.cache.get(key) if key else None
-    headers = header_dict(scope["headers"])
-    if source is None or not _may_connect(source, headers):
-        await send({"type": "websocket.close", "code": 1008})
+    try:
+        source = await app.pipeline.cache.get(key) if key else None
+    except HookhubError as exc:  # the database is down: 503 with Retry-After
+        await _refuse(scope, send, exc)
         return
+    headers = header_dict(scope["headers"])
+    refusal = NotFound("No source at this URL") if source is None else _refusal(source, headers)
+    if refusal is not None:
+        await _refuse(scope, send, refusal)
+        return
+    assert source is not None
     await send({"type": "websocket.accept"})
     closed = False
 
@@ -71,8 +84,29 @@ async def serve_producer(app: IngestApp, scope: Scope, receive: Receive, send: S
         unregister()
 
 
-def _may_connect(source: CompiledSource, headers: dict[str, str]) -> bool:
-    return source.verifier is None and "POST" in source.methods and source.auth.failure(headers) is None
+def _refusal(source: CompiledSource, headers: dict[str, str]) -> HookhubError | None:
+    """Why this WebSocket may not connect to the source, or None."""
+    if source.verifier is not None:
+        return Forbidden(
+            f"a source verified by a provider signature ({source.type}) takes HTTP requests only"
+        )
+    if "POST" not in source.methods:
+        return MethodNotAllowed("this source does not take POST requests, so it takes no WebSocket messages")
+    failure = source.auth.failure(headers)
+    if failure is not None:
+        return Unauthorized(f"auth ({source.auth.kind}): {failure}")
+    return None
+
+
+async def _refuse(scope: Scope, send: Send, error: HookhubError) -> None:
+    """Refuse the handshake with an HTTP answer that says why, where the server can send one
+    (the ASGI denial-response extension); else close with 1008 (policy violation)."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008, "reason": str(error.detail)[:120]})
+        return
+    start, body = error_answer(error).messages()
+    await send({**start, "type": "websocket.http.response.start"})
+    await send({"type": "websocket.http.response.body", "body": body["body"]})
 
 
 async def _ingest(
