@@ -21,8 +21,9 @@ $(TEST_STAMP): pyproject.toml scripts/install-test-deps | $(PY)
 	scripts/install-test-deps
 	touch $@ $(RUN_STAMP)
 
+# Development mode (--dev): deliveries may reach receivers on this machine. PORT=9090 to move it.
 run: $(RUN_STAMP)
-	$(VENV)/bin/hookhub serve
+	$(VENV)/bin/hookhub serve --dev $(if $(PORT),--port $(PORT))
 
 lint: $(TEST_STAMP)
 	$(PY) -m ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from starlette.middleware.cors import CORSMiddleware
 
 from hookhub import __version__
@@ -36,6 +37,8 @@ def build_api(runtime: Runtime) -> FastAPI:
     )
     api.state.runtime = runtime
     install_error_handlers(api)
+    # A browser pointed at hookhub's address gets the dashboard.
+    api.add_api_route("/", lambda: RedirectResponse("/ui"), methods=["GET"], include_in_schema=False)
     for router in (health.router, reply_api.router):
         api.include_router(router)
     for router in outbound_routers():

@@ -47,6 +47,13 @@ async def _bootstrap(settings: Settings) -> str | None:
         await db.close()
 
 
+LOOPBACK = "127.0.0.0/8,::1/128"
+DEV_WARNING = (
+    "development mode (--dev): deliveries may reach this machine's loopback addresses "
+    "(HOOKHUB_ALLOW_PRIVATE_NETWORKS={networks}); never use --dev where others can reach hookhub"
+)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
@@ -55,6 +62,14 @@ def serve(
         bool, typer.Option("--worker/--no-worker", help="Run the delivery worker here.")
     ] = True,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev",
+            help="Local development: let deliveries reach receivers on this machine (loopback). "
+            "Never in production.",
+        ),
+    ] = False,
 ) -> None:
     """Start the API, ingest, relay, dashboard and (by default) the delivery worker."""
     import uvicorn
@@ -62,15 +77,20 @@ def serve(
     from hookhub import logs
     from hookhub.app import create_app
     from hookhub.http.protocol import HttpProtocol
+    from hookhub.http.serving import AnnouncingServer
 
     settings = _settings(host=host, port=port, run_worker=worker)
+    if dev:
+        allowed = ",".join(part for part in (settings.allow_private_networks, LOOPBACK) if part)
+        settings = _settings(host=host, port=port, run_worker=worker, allow_private_networks=allowed)
     token = asyncio.run(_bootstrap(settings))
     if token:
         typer.echo("Created the first org API token (shown once, keep it safe):")
         typer.echo(token)
-    typer.echo(f"hookhub listening on {settings.base_url}")
+    if dev:
+        typer.echo(DEV_WARNING.format(networks=settings.allow_private_networks), err=True)
     _freeze_startup_objects()
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -87,6 +107,10 @@ def serve(
         server_header=False,  # no "server: uvicorn" banner: one header less to validate per answer
         timeout_graceful_shutdown=20,
     )
+    server = AnnouncingServer(config, settings.base_url)
+    server.run()
+    if not server.started:  # the port was taken, or start-up failed: uvicorn said why
+        raise typer.Exit(3)
 
 
 def _freeze_startup_objects() -> None:
@@ -164,6 +188,20 @@ def secrets_encrypt() -> None:
 
     counts = asyncio.run(run())
     typer.echo(", ".join(f"{count} {table} rows" for table, count in counts.items()) + " encrypted")
+
+
+@app.command()
+def receive(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    secret: Annotated[
+        str | None, typer.Option(help="The endpoint's signing secret (whsec_…): verify every webhook.")
+    ] = None,
+) -> None:
+    """A test receiver: print every webhook that arrives (and verify its signature)."""
+    from hookhub.receive_cli import run
+
+    run(host, port, secret)
 
 
 @app.command()

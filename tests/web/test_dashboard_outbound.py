@@ -80,6 +80,8 @@ def test_app_endpoint_message_attempt_resend(page: Page, server: ServerProcess) 
         expect(chart).to_have_attribute("data-fail", "0")
         page.click("#recover-form button[type=submit]")
         expect(page.locator(".toast", has_text="Recovery started")).to_be_visible()
+        # Nothing had failed: the task says so rather than claiming messages are on their way.
+        expect(page.locator(".toast", has_text="Nothing to recover")).to_be_visible()
         screenshot(page, "dashboard-endpoint")
 
     # The application page offers a consumer-portal link.
@@ -130,6 +132,9 @@ def test_failed_delivery_is_charted_and_recovered(page: Page, one_try_server: Se
         # The receiver is fixed; "Recover" re-sends what failed since the chosen time.
         hook.status = 200
         page.click("#recover-form button[type=submit]")
+        expect(
+            page.locator(".toast", has_text="Recovery finished: 1 failed message sent again")
+        ).to_be_visible()
         (_, recovered) = hook.wait_for(2)
         assert json.loads(recovered.body) == {"order": 1}
         assert recovered.headers["webhook-id"] == msg.id

@@ -187,10 +187,25 @@ function recoverBox(ctx, ep) {
     form({ id: "recover-form", class: "form form-inline" }, [field("Since", input("since", { type: "datetime-local", value: local, required: true })), submit("Recover"), formError()], async (f) => {
       const when = new Date(value(f, "since"));
       if (Number.isNaN(when.getTime())) throw new Error("Pick a time to recover from.");
-      await ctx.api.post(`${base(ctx)}/endpoint/${enc(ep.id)}/recover`, { since: when.toISOString() });
-      toast("Recovery started: failed messages since then are being re-sent");
+      const task = await ctx.api.post(`${base(ctx)}/endpoint/${enc(ep.id)}/recover`, { since: when.toISOString() });
+      toast("Recovery started: looking for messages that failed since then");
+      const done = await finishedTask(ctx, task);
+      if (!done) return; // still running after a minute: the task goes on without the page
+      const sent = done.data?.messagesSent ?? 0;
+      if (done.status === "failed") toast("Recovery failed", "error");
+      else if (sent) toast(`Recovery finished: ${sent} failed message${sent === 1 ? "" : "s"} sent again`);
+      else toast("Nothing to recover: no message failed for good since then");
     }),
   );
+}
+
+// Follow a background task (recover, replays) until it ends; null if it outlasts a minute.
+async function finishedTask(ctx, task) {
+  for (let waited = 0; task.status === "running" && waited < 60_000; waited += 500) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    task = await ctx.api.get(`/api/v1/background-task/${enc(task.id)}`);
+  }
+  return task.status === "running" ? null : task;
 }
 
 export function attemptsTable(ctx, attempts, { showEndpoint = false, showMessage = true } = {}) {
