@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 from typing import Annotated
 
 import typer
@@ -70,6 +71,15 @@ def serve(
             "Never in production.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Serve with this many processes sharing the port (each with its own event loop "
+            "and delivery worker); more than 1 needs HOOKHUB_REDIS_URL.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the API, ingest, relay, dashboard and (by default) the delivery worker."""
     import uvicorn
@@ -77,12 +87,19 @@ def serve(
     from hookhub import logs
     from hookhub.app import create_app
     from hookhub.http.protocol import HttpProtocol
-    from hookhub.http.serving import AnnouncingServer
+    from hookhub.http.serving import AnnouncingServer, Supervisor
 
     settings = _settings(host=host, port=port, run_worker=worker)
     if dev:
         allowed = ",".join(part for part in (settings.allow_private_networks, LOOPBACK) if part)
         settings = _settings(host=host, port=port, run_worker=worker, allow_private_networks=allowed)
+    if workers > 1 and not settings.redis_url:
+        typer.echo(
+            "serve --workers needs HOOKHUB_REDIS_URL: listeners, replies and throttles cross "
+            "processes through it",
+            err=True,
+        )
+        raise typer.Exit(2)
     token = asyncio.run(_bootstrap(settings))
     if token:
         typer.echo("Created the first org API token (shown once, keep it safe):")
@@ -90,8 +107,11 @@ def serve(
     if dev:
         typer.echo(DEV_WARNING.format(networks=settings.allow_private_networks), err=True)
     _freeze_startup_objects()
-    config = uvicorn.Config(
-        create_app(settings),
+
+    def config() -> uvicorn.Config:
+        return uvicorn.Config(create_app(settings), **options)
+
+    options = dict(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -107,10 +127,22 @@ def serve(
         server_header=False,  # no "server: uvicorn" banner: one header less to validate per answer
         timeout_graceful_shutdown=20,
     )
-    server = AnnouncingServer(config, settings.base_url)
-    server.run()
-    if not server.started:  # the port was taken, or start-up failed: uvicorn said why
-        raise typer.Exit(3)
+    if workers == 1:
+        server = AnnouncingServer(config(), settings.base_url)
+        server.run()
+        if not server.started:  # the port was taken, or start-up failed: uvicorn said why
+            raise typer.Exit(3)
+        return
+
+    def bind() -> socket.socket:
+        return uvicorn.Config(None, host=settings.host, port=settings.port).bind_socket()
+
+    def run_child(sock: socket.socket, slot: int) -> int:
+        server = AnnouncingServer(config(), settings.base_url, announce=slot == 0, processes=workers)
+        server.run(sockets=[sock])
+        return 0 if server.started else 3
+
+    raise typer.Exit(Supervisor(workers, bind, run_child).run())
 
 
 def _freeze_startup_objects() -> None:
@@ -121,11 +153,16 @@ def _freeze_startup_objects() -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Sends in flight at most (HOOKHUB_DELIVERY_CONCURRENCY, default 512)."),
+    ] = None,
+) -> None:
     """Run only the delivery worker (any number may run against one database)."""
     from hookhub.delivery.service import run_worker
 
-    settings = _settings(run_worker=True)
+    settings = _settings(run_worker=True, delivery_concurrency=concurrency)
     typer.echo("hookhub delivery worker running (Ctrl-C or SIGTERM to stop)")
     _freeze_startup_objects()
     asyncio.run(run_worker(settings))

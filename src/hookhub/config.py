@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # A worker's claim on a delivery; renewed while it is in flight. A worker that dies leaves
     # its deliveries to others once this has passed.
     delivery_lease_seconds: float = Field(10.0, ge=1)
+    # Sends one worker process has in flight at most (each holds a socket while it waits).
+    delivery_concurrency: int = Field(512, ge=1, le=100_000)
     # On SIGTERM a worker lets in-flight sends finish for this long (at most the request
     # timeout), then cancels the rest: each is recorded as a failed attempt and due again at once.
     shutdown_grace_seconds: float = Field(10.0, ge=0)

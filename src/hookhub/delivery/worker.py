@@ -37,7 +37,6 @@ from hookhub.store.types import utcnow
 
 log = logging.getLogger("hookhub.delivery")
 
-CONCURRENCY = 512
 CLAIM_BATCH = 256
 # With no wake-up signal (SQLite across processes) the queue is polled this often.
 POLL_SECONDS = 0.25
@@ -65,6 +64,7 @@ class DeliveryWorker:
         self.wakeup = wakeup
         self.metrics = metrics or Metrics()
         self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{ids.new_id('dlv')[-6:]}"
+        self.concurrency = settings.delivery_concurrency  # sends in flight at most
         timeout = settings.request_timeout_seconds
         # A send waits at most ``timeout`` for a connection to its host, then at most ``timeout``
         # on it (sender.py).
@@ -153,7 +153,7 @@ class DeliveryWorker:
                 await asyncio.sleep(1.0)
 
     async def _claim_round(self) -> None:
-        while len(self._inflight) >= CONCURRENCY and not self._stopping:
+        while len(self._inflight) >= self.concurrency and not self._stopping:
             self._has_room.clear()
             await self._has_room.wait()
         if self._stopping:
@@ -163,7 +163,7 @@ class DeliveryWorker:
             self._last_reclaim = time.monotonic()
             if await queue.reclaim_expired(self.db):
                 log.info("took back deliveries whose worker's lease had expired")
-        room = min(CONCURRENCY - len(self._inflight), CLAIM_BATCH)
+        room = min(self.concurrency - len(self._inflight), CLAIM_BATCH)
         claimed, jobs, skipped = await queue.claim_and_prepare(
             self.db, self.worker_id, room, self.lease_seconds
         )
