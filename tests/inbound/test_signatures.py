@@ -172,6 +172,21 @@ def test_fitbit_signature_and_verification(sources: Sources) -> None:
     assert post(url, BODY, {"X-Fitbit-Signature": good}).status_code == 200
 
 
+def test_fitbit_get_without_verify_needs_the_signature(sources: Sources) -> None:
+    """Only the ``?verify=`` check is unsigned: any other GET, with whatever body, is not accepted."""
+    source = sources.create(type="fitbit", config={"secret": "client-secret", "verifyCode": "abc123"})
+    url = source["ingestUrl"]
+    unsigned = httpx.request("GET", url, content=BODY, headers={"Content-Type": "application/json"})
+    assert_rejected(sources, source, unsigned, "x-fitbit-signature")
+    assert_rejected(sources, source, httpx.get(url, params={"action": "x"}), "x-fitbit-signature")
+    assert httpx.get(url, params={"verify": "abc123"}).status_code == 204
+    assert httpx.get(url, params={"verify": "wrong"}).status_code == 404
+    good = base64.b64encode(hmac.new(b"client-secret&", BODY, hashlib.sha1).digest()).decode()
+    signed = httpx.request("GET", url, content=BODY, headers={"X-Fitbit-Signature": good})
+    assert signed.status_code == 200, signed.text
+    assert len(sources.events(source["id"])) == 1
+
+
 def test_zoom_signature_and_url_validation(sources: Sources) -> None:
     secret = "zoom-secret-token"
     source = sources.create(type="zoom", config={"secret": secret})
