@@ -14,6 +14,7 @@ from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac
 
 TYPES = ("fitbit",)
 REQUIRED = ("secret",)
+CHECK = "x-fitbit-signature"
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:
