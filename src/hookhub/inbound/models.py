@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hookhub.api.models import ApiModel, Uid
 from hookhub.inbound.settings import redact
@@ -34,6 +34,17 @@ class TestRequestIn(ApiModel):
     path: str = Field("", max_length=4096)
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = None
+
+    @field_validator("headers")
+    @classmethod
+    def _latin1(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            try:
+                name.encode("latin-1")
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(f"header {name!r}: HTTP headers carry latin-1 text only") from None
+        return headers
 
 
 def ingest_url(base_url: str, key: str) -> str:
