@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.inbound.alexa_pki import PKI, certificate_server
 
 
 class Sources:
@@ -52,3 +54,15 @@ def hook() -> Callable[..., httpx.Client]:
         return httpx.Client(timeout=30, **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def pki() -> PKI:
+    return PKI()
+
+
+@pytest.fixture(scope="session")
+def cert_server(pki: PKI) -> Iterator[str]:
+    """Serves the test PKI's chains, as Amazon's S3 bucket serves Alexa's."""
+    with certificate_server(pki) as url:
+        yield url

@@ -133,6 +133,21 @@ def test_test_request_runs_the_real_pipeline(sources: Sources, api: httpx.Client
     assert json.loads(event["body"]) == {"x": 1}
 
 
+def test_test_request_headers_are_what_http_can_carry(sources: Sources, api: httpx.Client) -> None:
+    """A header no HTTP request could carry is the caller's error (422); one it can (a superscript
+    digit in Stripe's ``t=``) reaches the verifier, which says which check failed."""
+    source = sources.create(type="stripe", config={"secret": "whsec_x"})
+    url = f"/ingest/api/v1/source/{source['id']}/test"
+    wide = api.post(url, json={"headers": {"Stripe-Signature": "t=\uff11\uff12\uff13,v1=ab"}, "body": {}})
+    assert wide.status_code == 422, wide.text
+    assert "latin-1" in json.dumps(wide.json())
+    superscript = api.post(url, json={"headers": {"Stripe-Signature": "t=\u00b2\u00b3,v1=ab"}, "body": {}})
+    assert superscript.status_code == 200, superscript.text
+    answer = superscript.json()
+    assert answer["status"] == 401 and "signature (stripe-timestamp)" in answer["body"]
+    assert sources.events(source["id"]) == []
+
+
 def test_custom_reply_from_a_listener_and_timeout(server: ServerProcess, sources: Sources) -> None:
     source = sources.create(settings={"reply": {"wait": True, "timeoutSeconds": 5}})
     key = source["ingestUrl"].rsplit("/", 1)[1]

@@ -152,6 +152,28 @@ def test_twilio_with_request_validator(sources: Sources) -> None:
     assert response.text == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
+def test_twilio_json_body_is_covered_by_body_sha256(sources: Sources) -> None:
+    """A signature over the URL alone says nothing of a JSON body: without ``bodySHA256`` it is refused."""
+    auth_token = "12345"
+    source = sources.create(type="twilio", config={"secret": auth_token})
+    validator = RequestValidator(auth_token)
+    url = source["ingestUrl"] + "/events"
+    url_only = validator.compute_signature(url, {})
+    assert_rejected(sources, source, post(url, BODY, {"X-Twilio-Signature": url_only}), "bodySHA256")
+
+    covered = f"{url}?bodySHA256={hashlib.sha256(BODY).hexdigest()}"
+    signature = validator.compute_signature(covered, {})
+    assert validator.validate(covered, BODY.decode(), signature)  # Twilio's own check agrees
+    other = BODY.replace(b"42", b"43")
+    assert_rejected(sources, source, post(covered, other, {"X-Twilio-Signature": signature}), "bodySHA256")
+    assert post(covered, BODY, {"X-Twilio-Signature": signature}).status_code == 200
+    # A request without a body (Twilio's GET webhooks) is covered by the URL alone.
+    query_url = f"{url}?CallSid=CA1&From=%2B15551234567"
+    get = httpx.get(query_url, headers={"X-Twilio-Signature": validator.compute_signature(query_url, {})})
+    assert get.status_code == 200, get.text
+    assert len(sources.events(source["id"])) == 2
+
+
 def test_shopify_base64_hmac(sources: Sources) -> None:
     source = sources.create(type="shopify", config={"secret": "shpss_secret"})
     good = base64.b64encode(hmac.new(b"shpss_secret", BODY, hashlib.sha256).digest()).decode()
@@ -170,6 +192,21 @@ def test_fitbit_signature_and_verification(sources: Sources) -> None:
     wrong = base64.b64encode(hmac.new(b"client-secret", BODY, hashlib.sha1).digest()).decode()
     assert_rejected(sources, source, post(url, BODY, {"X-Fitbit-Signature": wrong}), "x-fitbit-signature")
     assert post(url, BODY, {"X-Fitbit-Signature": good}).status_code == 200
+
+
+def test_fitbit_get_without_verify_needs_the_signature(sources: Sources) -> None:
+    """Only the ``?verify=`` check is unsigned: any other GET, with whatever body, is not accepted."""
+    source = sources.create(type="fitbit", config={"secret": "client-secret", "verifyCode": "abc123"})
+    url = source["ingestUrl"]
+    unsigned = httpx.request("GET", url, content=BODY, headers={"Content-Type": "application/json"})
+    assert_rejected(sources, source, unsigned, "x-fitbit-signature")
+    assert_rejected(sources, source, httpx.get(url, params={"action": "x"}), "x-fitbit-signature")
+    assert httpx.get(url, params={"verify": "abc123"}).status_code == 204
+    assert httpx.get(url, params={"verify": "wrong"}).status_code == 404
+    good = base64.b64encode(hmac.new(b"client-secret&", BODY, hashlib.sha1).digest()).decode()
+    signed = httpx.request("GET", url, content=BODY, headers={"X-Fitbit-Signature": good})
+    assert signed.status_code == 200, signed.text
+    assert len(sources.events(source["id"])) == 1
 
 
 def test_zoom_signature_and_url_validation(sources: Sources) -> None:

@@ -16,7 +16,7 @@ import aiohttp
 from hookhub.delivery.ssrf import DestinationRefused, GuardedResolver, Network, destination_url, url_refusal
 from hookhub.inbound.compiled import CompiledSource
 from hookhub.inbound.verifiers import alexa
-from hookhub.inbound.verifiers.base import InboundRequest, Verdict
+from hookhub.inbound.verifiers.base import InboundRequest
 
 log = logging.getLogger("hookhub.inbound")
 CACHE_SECONDS = 3600.0
@@ -29,12 +29,12 @@ class AlexaChains:
         self._allowed = tuple(allowed_networks)
         self._cache: dict[str, tuple[float, bytes]] = {}
 
-    async def verify(self, source: CompiledSource, request: InboundRequest) -> Verdict:
+    async def chain_for(self, source: CompiledSource, request: InboundRequest) -> bytes | None:
+        """The PEM chain ``alexa.verify`` checks the request with; None when there is none to fetch."""
         url = request.header("signaturecertchainurl") or ""
-        chain = None
         if url and alexa.cert_url_allowed(url, source.config):
-            chain = await self._fetch(url)
-        return alexa.verify(request, source.config, chain)
+            return await self._fetch(url)
+        return None
 
     async def _fetch(self, url: str) -> bytes | None:
         hit = self._cache.get(url)

@@ -104,6 +104,7 @@ class CompiledSource:
     max_body_bytes: int
     reply_wait: bool
     reply_timeout: float
+    replay_window: float | None  # for providers that sign a timestamp (verifiers.replay_window)
     retention: timedelta  # how long its events are kept
     # Set when the request came in on a rotated key that is still in its grace period.
     key_expires_at: datetime | None = None
@@ -125,13 +126,14 @@ def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
         validator_class = jsonschema.validators.validator_for(settings.schema_)
         validator = validator_class(settings.schema_, format_checker=validator_class.FORMAT_CHECKER)
     provider = verifiers.provider_of(row.type, row.config or {})
+    verifier = verifiers.module_for(provider)
     return CompiledSource(
         id=row.id,
         type=provider,
         config=dict(row.config or {}),
         methods=frozenset(settings.methods),
         auth=check,
-        verifier=verifiers.module_for(provider),
+        verifier=verifier,
         validator=validator,
         event_type_path=keypath.parse(settings.event_type_from) if settings.event_type_from else None,
         route_key_path=keypath.parse(settings.route_key_path) if settings.route_key_path else None,
@@ -141,6 +143,7 @@ def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
         max_body_bytes=settings.max_body_bytes,
         reply_wait=settings.reply.wait,
         reply_timeout=settings.reply.timeout_seconds,
+        replay_window=verifiers.replay_window(verifier, settings.replay_window_seconds),
         retention=timedelta(days=settings.retention_days or default_retention_days),
     )
 

@@ -46,6 +46,17 @@ class TestRequestIn(ApiModel):
 
     body: Annotated[Any, StorableJson] = None
 
+    @field_validator("headers")
+    @classmethod
+    def _latin1(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            try:
+                name.encode("latin-1")
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(f"header {name!r}: HTTP headers carry latin-1 text only") from None
+        return headers
+
 
 def ingest_url(base_url: str, key: str) -> str:
     return f"{base_url}/webhook/{key}"

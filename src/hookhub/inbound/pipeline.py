@@ -1,8 +1,9 @@
 """The ingest pipeline, apart from the transport: checks, storing, publishing and answering.
 
 HTTP order: unknown source 404 → handshake (Meta/Fitbit GET) → method 405 → throttle 429 → size 413
-(``precheck`` and the ASGI app) → credentials / signature 401 → signed handshakes → malformed 400 →
-schema 400 → stored (event + deliveries, one transaction, group-committed) → published → answered.
+(``precheck`` and the ASGI app) → credentials / signature / signed timestamp / replay 401 → signed
+handshakes → malformed 400 → schema 400 → stored (event + deliveries, one transaction,
+group-committed) → published → answered.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import orjson
 from hookhub import ids
 from hookhub.errors import BadRequest, MethodNotAllowed, RateLimited, Unauthorized
 from hookhub.http.client_address import ClientAddress, parse_trusted
-from hookhub.inbound import handshakes
+from hookhub.inbound import handshakes, verifiers
 from hookhub.inbound.alexa_certs import AlexaChains
 from hookhub.inbound.answer import Answer, error_answer
 from hookhub.inbound.cache import SourceCache
 from hookhub.inbound.compiled import CompiledSource, compile_source
 from hookhub.inbound.invalidation import SourceInvalidation
+from hookhub.inbound.seen_ids import make_seen_ids
 from hookhub.inbound.store import find_by_key
 from hookhub.inbound.throttle import LocalLimiter, make_limiter, retry_after
 from hookhub.inbound.verifiers.base import InboundRequest, pairs_to_dict
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hookhub.inbound")
 EVENT_ID_HEADER = b"x-hookhub-event-id"
+_REPLAYED = "signature (replayed): this signed request was already received; each is accepted once"
 
 
 class Pipeline:
@@ -50,6 +53,7 @@ class Pipeline:
         self.limiter = make_limiter(link)
         self.local_limiter = self.limiter if isinstance(self.limiter, LocalLimiter) else None
         self.throttles_remotely = self.local_limiter is None  # then ``throttle`` after ``precheck``
+        self.seen = make_seen_ids(link)  # signed requests, within their window
         self.writer = EventWriter(
             runtime.db, runtime.deliveries_enqueued, first_delay=runtime.settings.retry_delays[0]
         )
@@ -64,6 +68,7 @@ class Pipeline:
     async def stop(self) -> None:
         await self.writer.stop()
         await self.limiter.close()
+        await self.seen.close()
         if self.invalidation is not None:
             await self.invalidation.stop()
 
@@ -110,13 +115,15 @@ class Pipeline:
         failure = source.auth.failure(request.headers)
         if failure:
             return error_answer(Unauthorized(f"auth ({source.auth.kind}): {failure}"))
+        replay_key = None
         if verify and source.verifier is not None:
-            if source.type == "alexa":
-                verdict = await self.alexa.verify(source, request)
-            else:
-                verdict = source.verifier.verify(request, source.config)
+            extra = (await self.alexa.chain_for(source, request),) if source.type == "alexa" else ()
+            verdict = verifiers.run(source.verifier, request, source.config, source.replay_window, *extra)
             if not verdict.ok:
                 return error_answer(Unauthorized(f"signature ({verdict.check}): {verdict.detail}"))
+            replay_key = verdict.replay_key
+            if replay_key is not None and not await self._first_seen(source, replay_key):
+                return error_answer(Unauthorized(_REPLAYED))
         try:
             payload = parse_payload(request)
         except BadRequest as exc:
@@ -133,7 +140,12 @@ class Pipeline:
                 return error_answer(BadRequest(violations))
         row, route_value = event_row(source, request, payload, client_ip)
         # Stored and answered here rather than in a method of its own: one coroutine less.
-        await self.writer.write(row)
+        try:
+            await self.writer.write(row)
+        except Exception:
+            if replay_key is not None:  # not stored: the sender's retry is no replay
+                await self.seen.forget(source.id, replay_key)
+            raise
         event_id, reply_id = row["id"], row["reply_id"]
         if reply_id or self.runtime.relay.has_audience(source.id):
             await self._publish(source, row, route_value)
@@ -142,6 +154,13 @@ class Pipeline:
             response = source.response
             return Answer(response.status, response.body, response.content_type, [id_header])
         return await self._wait_reply(source, event_id, reply_id, id_header)
+
+    async def _first_seen(self, source: CompiledSource, replay_key: str) -> bool:
+        if source.replay_window is None:
+            return True
+        # Remembered for twice the window: a request may arrive up to a window before its
+        # timestamp, and its replays are in time until a window after it.
+        return await self.seen.first_seen(source.id, replay_key, 2 * source.replay_window)
 
     async def _publish(self, source: CompiledSource, row: dict[str, Any], route_value: Any) -> None:
         listener_json = listener_event(

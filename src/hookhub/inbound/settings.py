@@ -126,6 +126,10 @@ class SourceSettings(StrictModel):
     listen_secret: str | None = Field(None, min_length=8, max_length=256)
     listeners_may_publish: bool = False
     retention_days: int | None = Field(None, ge=1, le=3650)
+    # How far a provider's signed timestamp may be from now (and how long its signed requests
+    # are remembered as replays); None: the provider's default. Ignored by providers that sign
+    # no timestamp; Alexa's is at most 150 s.
+    replay_window_seconds: float | None = Field(None, ge=1, le=86_400)
 
     @field_validator("event_type_from", "route_key_path")
     @classmethod

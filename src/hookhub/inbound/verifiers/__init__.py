@@ -1,11 +1,15 @@
 """Provider signature verifiers: one small pure module per provider, registered by source ``type``.
 
-Each module has ``TYPES`` (source types it serves), ``REQUIRED`` (config keys), ``verify(request,
-config) -> Verdict`` and optionally ``check_config(config)`` (raises ValueError).
+Each module has ``TYPES`` (source types it serves), ``REQUIRED`` (config keys), ``CHECK`` (the name
+a failure is reported under), ``verify(request, config) -> Verdict`` and optionally
+``check_config(config)`` (raises ValueError). A provider that signs a timestamp also has
+``WINDOW_SECONDS`` (its default window), ``TIMESTAMP_CHECK`` and, when the provider sets a limit,
+``MAX_WINDOW_SECONDS``. Callers go through ``run``, never ``verify`` itself.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
@@ -24,7 +28,7 @@ from hookhub.inbound.verifiers import (
     twilio,
     zoom,
 )
-from hookhub.inbound.verifiers.base import InboundRequest, Verdict
+from hookhub.inbound.verifiers.base import InboundRequest, Verdict, reject
 
 __all__ = [
     "REGISTRY",
@@ -35,7 +39,11 @@ __all__ = [
     "module_for",
     "normalize",
     "provider_of",
+    "replay_window",
+    "run",
 ]
+
+log = logging.getLogger("hookhub.inbound")
 
 _MODULES: tuple[ModuleType, ...] = (
     alexa,
@@ -99,3 +107,40 @@ def check_config(provider: str, config: Mapping[str, Any]) -> None:
             raise ValueError(f"config.{key} is required for {provider} sources")
     if hasattr(module, "check_config"):
         module.check_config(config)
+
+
+def replay_window(module: ModuleType | None, configured: float | None) -> float | None:
+    """The seconds a signed timestamp may be away from now: the source's setting, else the
+    provider's default, within the provider's own limit; None for providers that sign no time."""
+    default = getattr(module, "WINDOW_SECONDS", None)
+    if default is None:
+        return None
+    window = default if configured is None else configured
+    return min(window, getattr(module, "MAX_WINDOW_SECONDS", window))
+
+
+def run(
+    module: ModuleType, request: InboundRequest, config: Mapping[str, Any], window: float | None, *extra: Any
+) -> Verdict:
+    """``module.verify`` and the rules every provider shares.
+
+    The request is hostile until verified: whatever a verifier raises while reading it is a failed
+    check (401, one log line), never a 5xx that asks the sender to retry. A signed timestamp must
+    lie within ``window`` of the request's arrival, either way.
+    """
+    try:
+        verdict: Verdict = module.verify(request, config, *extra)
+    except Exception as exc:
+        log.warning(
+            "%s verifier failed on a malformed request (answered 401): %s: %.200r",
+            module.__name__.rsplit(".", 1)[-1],
+            type(exc).__name__,
+            str(exc),
+        )
+        return reject(module.CHECK, "the signature or the signed request could not be read")
+    signed_at = verdict.signed_at
+    if not verdict.ok or signed_at is None or window is None:
+        return verdict
+    if not abs(request.now - signed_at) <= window:  # written so that NaN fails too
+        return reject(module.TIMESTAMP_CHECK, f"the signed timestamp is more than {window:g} s away")
+    return verdict

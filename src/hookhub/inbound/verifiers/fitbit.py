@@ -1,6 +1,7 @@
 """Fitbit: ``X-Fitbit-Signature: <base64 HMAC-SHA1(client_secret + "&", body)>``.
 
-The ``?verify=`` subscriber check is in ``inbound/handshakes.py``.
+The ``GET ?verify=<code>`` subscriber check, the one unsigned request, is answered (204 / 404)
+by ``inbound/handshakes.py`` before this runs; every other request, a GET too, must be signed.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac
 
 TYPES = ("fitbit",)
 REQUIRED = ("secret",)
+CHECK = "x-fitbit-signature"
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:
-    if request.method == "GET":
-        return ACCEPT  # Fitbit signs notifications (POST); GETs are verification checks
     given = request.header("x-fitbit-signature")
     if not given:
         return reject("x-fitbit-signature", "missing X-Fitbit-Signature header")

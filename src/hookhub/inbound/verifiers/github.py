@@ -9,7 +9,7 @@ from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac
 
 TYPES = ("github",)
 REQUIRED = ("secret",)
-HEADER = "x-hub-signature-256"
+HEADER = CHECK = "x-hub-signature-256"
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:

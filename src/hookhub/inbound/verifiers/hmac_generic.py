@@ -13,6 +13,7 @@ from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac
 
 TYPES = ("hmac",)
 REQUIRED = ("secret", "header")
+CHECK = "hmac-signature"  # when the configured header cannot be named
 ALGORITHMS = ("sha1", "sha256", "sha512")
 ENCODINGS = ("hex", "base64")
 

@@ -13,6 +13,7 @@ from hookhub.inbound.verifiers.github import HEADER, check_sha256_header
 
 TYPES = ("meta",)
 REQUIRED = ("secret",)
+CHECK = HEADER
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:

@@ -10,6 +10,7 @@ from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac
 
 TYPES = ("shopify",)
 REQUIRED = ("secret",)
+CHECK = "x-shopify-hmac-sha256"
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:

@@ -9,14 +9,12 @@ from hookhub.inbound.verifiers.base import InboundRequest, Verdict, verify_v0_ti
 
 TYPES = ("slack",)
 REQUIRED = ("secret",)
+CHECK = "x-slack-signature"
+TIMESTAMP_CHECK = "x-slack-request-timestamp"
 WINDOW_SECONDS = 300
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:
     return verify_v0_timestamped(
-        request,
-        config["secret"],
-        signature_header="x-slack-signature",
-        timestamp_header="x-slack-request-timestamp",
-        window_seconds=WINDOW_SECONDS,
+        request, config["secret"], signature_header=CHECK, timestamp_header=TIMESTAMP_CHECK
     )

@@ -9,14 +9,12 @@ from hookhub.inbound.verifiers.base import InboundRequest, Verdict, verify_v0_ti
 
 TYPES = ("zoom",)
 REQUIRED = ("secret",)
+CHECK = "x-zm-signature"
+TIMESTAMP_CHECK = "x-zm-request-timestamp"
 WINDOW_SECONDS = 300
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> Verdict:
     return verify_v0_timestamped(
-        request,
-        config["secret"],
-        signature_header="x-zm-signature",
-        timestamp_header="x-zm-request-timestamp",
-        window_seconds=WINDOW_SECONDS,
+        request, config["secret"], signature_header=CHECK, timestamp_header=TIMESTAMP_CHECK
     )

@@ -65,6 +65,7 @@ function settingsBody(f, source) {
       listenSecret: optional(f, "listenSecret"),
       listenersMayPublish: value(f, "listenersMayPublish"),
       retentionDays: integer(f, "retentionDays"),
+      replayWindowSeconds: integer(f, "replayWindowSeconds"),
     },
   };
 }
@@ -117,6 +118,7 @@ export async function sourceSettings(api, target, srcId) {
         field("Provider", select("type", VERIFICATIONS, source.type || "generic-webhook")),
         field("Secret", input("secret", { type: "password", autocomplete: "off", placeholder: "leave empty to keep the current one" })),
         field("Config (JSON)", textarea("config", { rows: 3, value: JSON.stringify(source.config || {}, null, 2) }), "Extra provider settings, e.g. for generic HMAC: header, algorithm, encoding, prefix."),
+        field("Timestamp window (s)", input("replayWindowSeconds", { type: "number", min: 1, max: 86400, value: s.replayWindowSeconds ?? "", placeholder: "provider default" }), "Stripe, Slack, Zoom, Discord, Svix, Alexa: how far a signed timestamp may be from now (default 300 s; Alexa 150 s at most). Each signed request is accepted once within it."),
       ),
       group(
         "Requests",
