@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 
 from tests.inbound.conftest import Sources
+from tests.support.raw_http import send_cut_short
 
 
 def chunks(*parts: bytes) -> Iterator[bytes]:
@@ -30,3 +31,13 @@ def test_chunked_bodies(sources: Sources) -> None:
     events = sources.wait_for_events(source["id"], 1)
     assert [event["id"] for event in events] == [event_id]
     assert events[0]["body"] == b"".join(parts).decode()
+
+
+def test_a_body_cut_short_by_a_disconnect_is_not_stored(sources: Sources) -> None:
+    source = sources.create()
+    json = {"Content-Type": "application/json"}
+    send_cut_short(source["ingestUrl"], b'{"a": "b"}', 1000, json)
+    complete = httpx.post(source["ingestUrl"], content=b'{"whole": true}', headers=json)
+    assert complete.status_code == 200, complete.text
+    events = sources.wait_for_events(source["id"], 2, timeout=2)
+    assert [event["body"] for event in events] == ['{"whole": true}']

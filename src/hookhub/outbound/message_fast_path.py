@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 from urllib.parse import parse_qsl
 
 from hookhub.errors import HookhubError, PayloadTooLarge
-from hookhub.http.body_limit import read_body
+from hookhub.http.body_limit import ClientDisconnected, read_body
 from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
 from hookhub.http.responses import CORS_SIMPLE, error_headers, response_messages
 from hookhub.outbound.message_models import MessageIn
@@ -85,6 +85,8 @@ class MessageFastPath:
             start, rest = response_messages(202, answer, headers=[*cors])
         except HookhubError as exc:
             start, rest = response_messages(exc.status, exc.body(), headers=[*cors, *error_headers(exc)])
+        except ClientDisconnected:
+            return  # nothing queued, nobody to answer
         # Sent from here, not through send_bytes' coroutine: this runs on every create.
         await send(start)
         await send(rest)
