@@ -10,6 +10,12 @@ import typer
 
 from hookhub.auth.tokens import create_token, has_org_token
 from hookhub.config import Settings
+from hookhub.http.limits import (
+    RESERVED_DESCRIPTORS,
+    ConnectionLimits,
+    default_max_connections,
+    raise_open_files_limit,
+)
 from hookhub.store.db import Database
 
 app = typer.Typer(help="hookhub: a self-hosted webhook gateway.", no_args_is_help=True)
@@ -64,6 +70,7 @@ def serve(
     from hookhub.http.protocol import HttpProtocol
 
     settings = _settings(host=host, port=port, run_worker=worker)
+    limits = _connection_limits(settings)
     token = asyncio.run(_bootstrap(settings))
     if token:
         typer.echo("Created the first org API token (shown once, keep it safe):")
@@ -75,7 +82,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=HttpProtocol,
+        http=HttpProtocol.limited(limits),
         interface="asgi3",  # the app is a plain callable returning an awaitable (dispatch.py)
         log_level=settings.log_level,
         log_config=logs.config(settings.log_level, settings.log_format),
@@ -86,6 +93,19 @@ def serve(
         forwarded_allow_ips=settings.trusted_proxies,
         server_header=False,  # no "server: uvicorn" banner: one header less to validate per answer
         timeout_graceful_shutdown=20,
+    )
+
+
+def _connection_limits(settings: Settings) -> ConnectionLimits:
+    from hookhub.delivery.worker import CONCURRENCY
+
+    open_files = raise_open_files_limit()
+    reserved = RESERVED_DESCRIPTORS + (CONCURRENCY if settings.run_worker else 0)
+    return ConnectionLimits(
+        max_head_bytes=settings.max_head_bytes,
+        head_timeout=settings.head_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        max_connections=settings.max_connections or default_max_connections(open_files, reserved),
     )
 
 
