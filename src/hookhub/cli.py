@@ -11,6 +11,12 @@ import typer
 
 from hookhub.auth.tokens import create_token, has_org_token
 from hookhub.config import Settings
+from hookhub.http.limits import (
+    RESERVED_DESCRIPTORS,
+    ConnectionLimits,
+    default_max_connections,
+    raise_open_files_limit,
+)
 from hookhub.store.db import Database
 
 app = typer.Typer(help="hookhub: a self-hosted webhook gateway.", no_args_is_help=True)
@@ -100,6 +106,7 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    limits = _connection_limits(settings)
     token = asyncio.run(_bootstrap(settings))
     if token:
         typer.echo("Created the first org API token (shown once, keep it safe):")
@@ -115,7 +122,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=HttpProtocol,
+        http=HttpProtocol.limited(limits),
         interface="asgi3",  # the app is a plain callable returning an awaitable (dispatch.py)
         log_level=settings.log_level,
         log_config=logs.config(settings.log_level, settings.log_format),
@@ -143,6 +150,17 @@ def serve(
         return 0 if server.started else 3
 
     raise typer.Exit(Supervisor(workers, bind, run_child).run())
+
+
+def _connection_limits(settings: Settings) -> ConnectionLimits:
+    open_files = raise_open_files_limit()
+    reserved = RESERVED_DESCRIPTORS + (settings.delivery_concurrency if settings.run_worker else 0)
+    return ConnectionLimits(
+        max_head_bytes=settings.max_head_bytes,
+        head_timeout=settings.head_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        max_connections=settings.max_connections or default_max_connections(open_files, reserved),
+    )
 
 
 def _freeze_startup_objects() -> None:

@@ -12,6 +12,12 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hookhub.http.limits import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_HEAD_TIMEOUT_SECONDS,
+    DEFAULT_MAX_HEAD_BYTES,
+)
+
 DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
 
 
@@ -36,6 +42,13 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     max_body_bytes: int = 1024 * 1024
+    # What one client connection may cost (http/limits.py): a request head's size, how long a head
+    # may take, the longest pause in a body, and how many connections are open at once (unset:
+    # as many as the open-files limit leaves room for, at most 10,000).
+    max_head_bytes: int = Field(DEFAULT_MAX_HEAD_BYTES, ge=1024)
+    head_timeout_seconds: float = Field(DEFAULT_HEAD_TIMEOUT_SECONDS, gt=0)
+    body_timeout_seconds: float = Field(DEFAULT_BODY_TIMEOUT_SECONDS, gt=0)
+    max_connections: int | None = Field(None, ge=1)
     # Comma-separated seconds between attempts; the first entry is the delay of the first attempt.
     retry_schedule: str = DEFAULT_RETRY_SCHEDULE
     request_timeout_seconds: float = 15.0

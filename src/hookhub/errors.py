@@ -6,10 +6,12 @@ HookhubError
 ├── Forbidden           403 insufficient_access
 ├── NotFound            404 not_found
 ├── MethodNotAllowed    405 method_not_allowed
+├── RequestTimeout      408 request_timeout (from the HTTP layer)
 ├── Conflict            409 conflict
 ├── PayloadTooLarge     413 payload_too_large
 ├── ValidationFailed    422 validation (detail is a list of {loc, msg, type})
 ├── RateLimited         429 rate_limited
+├── HeadTooLarge        431 head_too_large (from the HTTP layer)
 ├── InternalError       500 internal_error (an unexpected exception; the server logs it)
 └── ServiceUnavailable  503 unavailable
 """
@@ -66,6 +68,12 @@ class MethodNotAllowed(HookhubError):
     status, code = 405, "method_not_allowed"
 
 
+class RequestTimeout(HookhubError):
+    """The request did not arrive in time."""
+
+    status, code = 408, "request_timeout"
+
+
 class Conflict(HookhubError):
     """The entity already exists or conflicts with the current state."""
 
@@ -88,6 +96,12 @@ class RateLimited(HookhubError):
     """Over rate limit, request throttled."""
 
     status, code = 429, "rate_limited"
+
+
+class HeadTooLarge(HookhubError):
+    """The request line and headers are larger than the allowed limit."""
+
+    status, code = 431, "head_too_large"
 
 
 class InternalError(HookhubError):

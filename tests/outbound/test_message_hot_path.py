@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,6 +10,7 @@ import httpx
 from svix.api import ApplicationOut, EndpointIn, Svix
 
 from tests.outbound.rows import delivery_endpoints
+from tests.support.raw_http import send_cut_short
 from tests.support.server import ServerProcess
 
 HOOK = "http://127.0.0.1:9/hook"
@@ -74,3 +76,21 @@ def test_a_failing_message_does_not_fail_its_batch(
     assert responses[5].status_code == 409, responses[5].text
     with server.client() as api:
         assert len(api.get(f"/api/v1/app/{app.id}/msg").json()["data"]) == 11
+
+
+def test_a_body_cut_short_by_a_disconnect_creates_nothing(server: ServerProcess, app: ApplicationOut) -> None:
+    """The client leaves before its whole Content-Length arrived: what did arrive parses as JSON,
+    yet neither the message create fast path nor the API stack acts on it."""
+    headers = {**server.headers, "Content-Type": "application/json"}
+    message = b'{"eventType": "a", "payload": {}}'
+    send_cut_short(f"{server.url}/api/v1/app/{app.id}/msg", message, 1000, headers)
+    uid = f"cut-{uuid.uuid4().hex[:8]}"
+    application = b'{"name": "cut short", "uid": "%b"}' % uid.encode()
+    send_cut_short(f"{server.url}/api/v1/app", application, 1000, headers)
+    with server.client() as api:
+        whole = api.post(f"/api/v1/app/{app.id}/msg", json={"eventType": "whole", "payload": {}})
+        assert whole.status_code == 202
+        time.sleep(0.5)  # what the cut-short requests would have written has been written by now
+        listed = api.get(f"/api/v1/app/{app.id}/msg").json()["data"]
+        assert [m["eventType"] for m in listed] == ["whole"]
+        assert api.get(f"/api/v1/app/{uid}").status_code == 404

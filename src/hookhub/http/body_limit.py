@@ -1,4 +1,5 @@
-"""Reject request bodies over a size limit with 413, before the app parses them."""
+"""Reject request bodies over a size limit with 413, before the app parses them; a body the
+client did not finish sending is never handed on."""
 
 from __future__ import annotations
 
@@ -17,15 +18,21 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
+class ClientDisconnected(Exception):
+    """The client left before its request body was complete: there is nothing to act on (and
+    nobody to answer)."""
+
+
 async def read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None once it grows past ``limit`` bytes."""
+    """The whole request body, or None once it grows past ``limit`` bytes; ClientDisconnected if
+    the client leaves before it has all arrived."""
     chunks: list[bytes] = []
     size = 0
     more = True
     while more:
         message = await receive()
-        if message["type"] == "http.disconnect":
-            break
+        if message["type"] != "http.request":
+            raise ClientDisconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -62,7 +69,10 @@ class BodyLimit:
         if length is not None and length > self.max_bytes:
             await send_error(send, too_large)
             return
-        body = await read_body(receive, self.max_bytes)
+        try:
+            body = await read_body(receive, self.max_bytes)
+        except ClientDisconnected:
+            return
         if body is None:
             await send_error(send, too_large)
             return

@@ -43,10 +43,10 @@ def _status_line(status: int) -> bytes:
 STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
 
 
-def closing_answer(status: int, text: bytes) -> bytes:
-    """A whole plain-text answer after which the connection closes (the server's own errors)."""
-    head = b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
-    return STATUS_LINES[status] + head % len(text) + text
+def closing_answer(status: int, text: bytes, content_type: bytes = b"text/plain; charset=utf-8") -> bytes:
+    """A whole answer after which the connection closes (the server's own errors)."""
+    head = b"content-type: %b\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+    return STATUS_LINES[status] + head % (content_type, len(text)) + text
 
 
 def connection_tokens(value: bytes) -> list[bytes]:
@@ -118,6 +118,7 @@ class Exchange:
         """The client left: ``receive`` says so, ``send`` drops what it is given."""
         if not self.complete:
             self.disconnected = True
+        self._chunks = []  # never delivered now
         self._wake_with(DISCONNECT)
 
     def _wake_with(self, message: Message) -> None:
@@ -139,6 +140,7 @@ class Exchange:
             self.expect_100 = False
             if not self.started and not protocol.transport.is_closing():
                 protocol.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                protocol.last_active = protocol.loop.time()  # the body's clock starts now
         waiter = self._take_waiter()
         if waiter is not None:  # a second caller: both hear the same message
             self._waiter = waiter

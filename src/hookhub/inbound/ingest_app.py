@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from hookhub.errors import HookhubError, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable
-from hookhub.http.body_limit import read_body
+from hookhub.http.body_limit import ClientDisconnected, read_body
 from hookhub.http.dispatch import Receive, Scope, Send
 from hookhub.http.responses import CORS_SIMPLE
 from hookhub.inbound.answer import Answer, error_answer
@@ -106,6 +106,8 @@ class IngestApp:
                 answer = await self._with_body(source, request, scope, receive)
         except HookhubError as exc:
             answer = error_answer(exc)
+        except ClientDisconnected:
+            return  # nothing stored, nobody to answer
         except Exception:
             log.exception("ingest failed for source %s", source.id)
             answer = error_answer(ServiceUnavailable("The event could not be stored; retry later."))
@@ -123,7 +125,9 @@ class IngestApp:
         if length is not None and length > limit:
             return _too_large(limit)
         message = await receive()
-        body = message.get("body", b"") if message["type"] == "http.request" else b""
+        if message["type"] != "http.request":
+            raise ClientDisconnected
+        body = message.get("body", b"")
         if len(body) > limit:
             return _too_large(limit)
         if message.get("more_body", False):  # the usual case is the whole body in one message

@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 from urllib.parse import parse_qsl
 
 from hookhub.errors import HookhubError, InternalError, PayloadTooLarge
-from hookhub.http.body_limit import read_body
+from hookhub.http.body_limit import ClientDisconnected, read_body
 from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
 from hookhub.http.responses import CORS_SIMPLE, error_headers, response_messages
 from hookhub.http.server_errors import log_failure
@@ -86,6 +86,8 @@ class MessageFastPath:
             start, rest = response_messages(202, answer, headers=[*cors])
         except HookhubError as exc:
             start, rest = _error_messages(exc, cors)
+        except ClientDisconnected:
+            return  # nothing queued, nobody to answer
         except Exception:
             log_failure(scope)
             start, rest = _error_messages(InternalError(), cors)
