@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -178,6 +179,9 @@ class BackendRun:
         if self.backend == "sqlite":
             with fresh_database(self.backend, self.workdir) as database_url:
                 self._fast_sqlite(procs.Hookhub(database_url, self.workdir, self.source_dir))
+        else:
+            with fresh_database(self.backend, self.workdir) as database_url:
+                self._two_processes(procs.Hookhub(database_url, self.workdir, self.source_dir))
         if self.deadline is not None and time.monotonic() > self.deadline:
             self.rows.append(
                 Row("4. end-to-end message -> receiver", "skipped (the run's time budget is spent)")
@@ -237,6 +241,33 @@ class BackendRun:
                 ]
 
             self._guard("2. ingest requests/s, fast mode", fast_ingest)
+        finally:
+            serve.stop()
+
+    def _two_processes(self, hub: procs.Hookhub) -> None:
+        """Step 2 again with ``serve --workers 2`` (on the machine's Redis), against step 2's one
+        process: what a second core buys."""
+        redis_url = os.environ.get("HOOKHUB_BENCH_REDIS", "redis://127.0.0.1:6379/11")
+        serve = hub.serve(
+            "--no-worker", "--workers", "2", name="serve-workers-2", env={"HOOKHUB_REDIS_URL": redis_url}
+        )
+        try:
+            client = httpx.Client(base_url=hub.url, headers=hub.headers, timeout=30)
+
+            def two_processes() -> list[Row]:
+                source = setup.source(client, "bench-ingest-2")
+                lua = wrk.script("POST", setup.INGEST_BODY, JSON)
+                base, mine = self._versus_baseline(hub.url + source.ingest_path, lua, "ingest-2", serve)
+                one = next((r for r in self.rows if r.label.startswith("2. ingest requests/s")), None)
+                one_rps = _rate_value(one.value) if one is not None else 0.0
+                label = "2. ingest requests/s, serve --workers 2" + self._errors_note(mine)
+                gain = mine.rps / one_rps if one_rps else 0.0
+                met = f"{gain:.2f}x: {check(gain >= 1.5)}" if one_rps else "?"
+                return [
+                    Row(label, rate(mine.rps), rate(base.rps), share(mine.rps, base.rps), ">= 1.5x one", met)
+                ]
+
+            self._guard("2. ingest requests/s, serve --workers 2", two_processes)
         finally:
             serve.stop()
 
@@ -430,3 +461,11 @@ class BackendRun:
         if rss is None:
             return Row(label, "n/a (process gone)")
         return Row(label, f"{rss:.0f} MiB", f"{base:.0f} MiB", times(rss, base))
+
+
+def _rate_value(text: str) -> float:
+    """``"12,345/s"`` → 12345.0 (0 when the row holds no rate)."""
+    try:
+        return float(text.split("/", 1)[0].replace(",", ""))
+    except ValueError:
+        return 0.0
