@@ -39,11 +39,15 @@ class Metrics:
     def __init__(self) -> None:
         self.ingest_requests: Counter[tuple[str, int]] = Counter()  # (source id, status)
         self.deliveries: Counter[str] = Counter()  # outcome
+        self.ingest_duplicates: Counter[str] = Counter()  # source id
         self._duration_counts = [0] * (len(DURATION_BUCKETS) + 1)  # the last one is +Inf
         self._duration_sum = 0.0
 
     def ingest_answered(self, source_id: str, status: int) -> None:
         self.ingest_requests[(source_id, status)] += 1
+
+    def ingest_duplicate(self, source_id: str) -> None:
+        self.ingest_duplicates[source_id] += 1
 
     def delivery_done(self, outcome: str, seconds: float | None) -> None:
         """``outcome``: success, retry, failed (given up), disabled (endpoint), cancelled."""
@@ -91,6 +95,14 @@ class _Snapshot(Collector):
         for (source_id, status), count in list(metrics.ingest_requests.items()):
             requests.add_metric([source_id, str(status)], count)
         yield requests
+        duplicates = CounterMetricFamily(
+            "hookhub_ingest_duplicates",
+            "Deliveries a provider sent again, answered with the first event and stored nowhere.",
+            labels=["source_id"],
+        )
+        for source_id, count in list(metrics.ingest_duplicates.items()):
+            duplicates.add_metric([source_id], count)
+        yield duplicates
         deliveries = CounterMetricFamily(
             "hookhub_deliveries",
             "Delivery attempts finished by this process's worker, by outcome.",

@@ -16,6 +16,7 @@ from hookhub.api.pagination import Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.errors import Conflict, validation_error
 from hookhub.inbound import store, verifiers
+from hookhub.inbound.compiled import dedupe_paths
 from hookhub.inbound.models import SourceIn, TokenRotateIn, ingest_url, render_source
 from hookhub.inbound.service import inbound_for
 from hookhub.inbound.settings import parse_settings
@@ -61,6 +62,15 @@ def _values(body: SourceIn, previous: Any | None) -> dict[str, Any]:
             values["settings"] = parse_settings(body.settings, old)
         except ValidationError as exc:
             raise validation_from(exc, ("body", "settings")) from None
+    dedupe = (values.get("settings") or (previous.settings if previous is not None else None) or {}).get(
+        "dedupe"
+    )
+    if dedupe and dedupe.get("keyFrom") is None and not dedupe_paths(source_type, config):
+        raise validation_error(
+            ["body", "settings", "dedupe", "keyFrom"],
+            f"a {source_type} source carries no delivery id of its own: name where the key is "
+            '(a key path, e.g. "headers[\'X-Request-Id\']" or ["body.id", "body.type"])',
+        )
     return values
 
 

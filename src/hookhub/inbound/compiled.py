@@ -17,6 +17,7 @@ import orjson
 from hookhub.http import fields
 from hookhub.http.responses import NO_CONTENT
 from hookhub.inbound import verifiers
+from hookhub.inbound.dedupe import Dedupe, compile_dedupe, provider_paths
 from hookhub.inbound.settings import STORED, SourceSettings, password_matches, stored_password_hash
 from hookhub.relay import keypath
 
@@ -106,6 +107,7 @@ class CompiledSource:
     reply_timeout: float
     replay_window: float | None  # for providers that sign a timestamp (verifiers.replay_window)
     retention: timedelta  # how long its events are kept
+    dedupe: Dedupe | None  # inbound de-duplication, when the source has it
     # Set when the request came in on a rotated key that is still in its grace period.
     key_expires_at: datetime | None = None
 
@@ -145,6 +147,19 @@ def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
         reply_timeout=settings.reply.timeout_seconds,
         replay_window=verifiers.replay_window(verifier, settings.replay_window_seconds),
         retention=timedelta(days=settings.retention_days or default_retention_days),
+        dedupe=None
+        if settings.dedupe is None
+        else compile_dedupe(
+            settings.dedupe.key_from, settings.dedupe.window_seconds, dedupe_paths(row.type, row.config or {})
+        ),
+    )
+
+
+def dedupe_paths(source_type: str, config: dict[str, Any]) -> tuple[str, ...]:
+    """Where a source of this type finds its provider's delivery id (() for none)."""
+    provider = verifiers.provider_of(source_type, config)
+    return provider_paths(
+        provider, svix_scheme=source_type in verifiers.SVIX_TYPES and provider != "generic-webhook"
     )
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, matching_endpoint_ids
 from hookhub.store.raw_insert import RawInsert, fetch_rows
-from hookhub.store.tables import delivery, event
+from hookhub.store.tables import delivery, event, event_dedupe
 from hookhub.store.types import utcnow
 
 COLUMNS = (
@@ -70,7 +70,17 @@ def write_events(conn: sa.Connection, rows: list[dict[str, Any]], first_delay: f
             expires_at = expiries[retention] = now + retention
         row["received_at"] = now
         row["expires_at"] = expires_at
-    _INSERT_EVENTS.run(conn, rows)
+    repeated: dict[str, int] = {}
+    if any(row.get("dedupe_key") for row in rows):
+        rows, repeated = _without_duplicates(conn, rows, now)
+    if rows:
+        _INSERT_EVENTS.run(conn, rows)
+    for event_id, count in repeated.items():  # after the insert: the first may be in this batch
+        conn.execute(
+            event.update().where(event.c.id == event_id).values(duplicates=event.c.duplicates + count)
+        )
+    if not rows:
+        return 0
     destinations = _destinations(conn, {row["source_id"] for row in rows})
     if not destinations:
         return 0
@@ -94,3 +104,53 @@ def _destinations(conn: sa.Connection, source_ids: Iterable[str]) -> dict[str, l
     for source_id, endpoint_id, filter_types, channels in rows:
         found.setdefault(source_id, []).append(Destination.from_driver(endpoint_id, filter_types, channels))
     return found
+
+
+def _without_duplicates(
+    conn: sa.Connection, rows: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """The rows to store: those whose de-duplication key (``dedupe_key``, from their source's
+    ``dedupe`` settings) was not stored within its window, and how many duplicates each first
+    event got. Each other row gets ``duplicate_of``, the id of the event first stored under its key.
+
+    The keys are written here, in the events' transaction: a concurrent transaction storing the
+    same key makes this one fail on the unique index, and the batch's row-by-row retry then finds
+    the key taken.
+    """
+    wanted = {(row["source_id"], row["dedupe_key"]) for row in rows if row.get("dedupe_key")}
+    stored = {
+        (found.source_id, found.key): (found.event_id, found.expires_at)
+        for found in conn.execute(
+            sa.select(event_dedupe).where(
+                event_dedupe.c.source_id.in_({source_id for source_id, _ in wanted}),
+                event_dedupe.c.key.in_({key for _, key in wanted}),
+            )
+        )
+    }
+    expired = [pair for pair, (_, expires_at) in stored.items() if expires_at <= now]
+    for source_id, key in expired:
+        conn.execute(
+            event_dedupe.delete().where(event_dedupe.c.source_id == source_id, event_dedupe.c.key == key)
+        )
+    live = {pair: event_id for pair, (event_id, expires_at) in stored.items() if expires_at > now}
+    kept: list[dict[str, Any]] = []
+    new_keys: list[dict[str, Any]] = []
+    repeated: dict[str, int] = {}
+    for row in rows:
+        row.pop("duplicate_of", None)  # a batch written again row by row starts afresh
+        pair = (row["source_id"], row.get("dedupe_key"))
+        if pair[1] is None:
+            kept.append(row)
+        elif (first := live.get(pair)) is not None:
+            row["duplicate_of"] = first
+            repeated[first] = repeated.get(first, 0) + 1
+        else:
+            live[pair] = row["id"]
+            expires_at = now + timedelta(seconds=row["dedupe_window"])
+            new_keys.append(
+                {"source_id": pair[0], "key": pair[1], "event_id": row["id"], "expires_at": expires_at}
+            )
+            kept.append(row)
+    if new_keys:
+        conn.execute(event_dedupe.insert(), new_keys)
+    return kept, repeated

@@ -43,6 +43,7 @@ def render_event(row: Any) -> dict[str, Any]:
         "body": body,
         "bodyEncoding": encoding,
         "eventType": row.event_type,
+        "duplicates": row.duplicates,
         "routeKey": row.route_key,
         "sourceIp": row.source_ip,
         "replyId": row.reply_id,

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hookhub.inbound")
 EVENT_ID_HEADER = b"x-hookhub-event-id"
+DUPLICATE_HEADER = b"x-hookhub-duplicate"
 _REPLAYED = "signature (replayed): this signed request was already received; each is accepted once"
 
 
@@ -146,6 +147,12 @@ class Pipeline:
             if replay_key is not None:  # not stored: the sender's retry is no replay
                 await self.seen.forget(source.id, replay_key)
             raise
+        first = row.get("duplicate_of")
+        if first is not None:  # the provider sent this delivery before: answer as the first time
+            self.runtime.metrics.ingest_duplicate(source.id)
+            response = source.response
+            headers = [(EVENT_ID_HEADER, first.encode()), (DUPLICATE_HEADER, b"true")]
+            return Answer(response.status, response.body, response.content_type, headers)
         event_id, reply_id = row["id"], row["reply_id"]
         if reply_id or self.runtime.relay.has_audience(source.id):
             await self._publish(source, row, route_value)
@@ -215,8 +222,8 @@ def event_row(
     source: CompiledSource, request: InboundRequest, payload: Any, client_ip: str | None
 ) -> tuple[dict[str, Any], Any]:
     """The event's row for the writer, and its routing value (None when the source routes none)."""
-    event_type = route_value = None
-    if source.event_type_path or source.route_key_path:
+    event_type = route_value = dedupe_key = None
+    if source.event_type_path or source.route_key_path or source.dedupe:
         view = {
             "body": payload,
             "headers": request.headers,
@@ -230,6 +237,8 @@ def event_row(
                 event_type = event_type.lstrip("/") or None  # /webhook/{key}/evt_123 → evt_123
         if source.route_key_path:
             route_value = source.route_key_path.resolve(view)
+        if source.dedupe:
+            dedupe_key = source.dedupe.key(view)
     reply_id = secrets.token_urlsafe(24) if source.reply_wait else None
     row = {
         "id": ids.new_id("evt"),
@@ -246,6 +255,8 @@ def event_row(
         "response": None if reply_id else {"status": source.response.status},
         "retention": source.retention,  # the batch sets received_at and expires_at
     }
+    if dedupe_key is not None and source.dedupe is not None:
+        row["dedupe_key"], row["dedupe_window"] = dedupe_key, source.dedupe.window_seconds
     return row, route_value
 
 

@@ -111,6 +111,27 @@ class ReplySettings(StrictModel):
     timeout_seconds: float = Field(30, gt=0, le=300)
 
 
+class DedupeSettings(StrictModel):
+    """Answer a provider's retry of a delivery as the first was, and store it once
+    (``inbound/dedupe.py``). ``keyFrom``: a key path, or several hashed together; left out, the
+    provider's own delivery id."""
+
+    key_from: str | list[str] | None = None
+    window_seconds: int = Field(3600, ge=1, le=7 * 86_400)
+
+    @field_validator("key_from")
+    @classmethod
+    def _key_paths(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and not 1 <= len(value) <= 10:
+            raise ValueError("keyFrom takes one key path, or a list of 1 to 10")
+        for text in [value] if isinstance(value, str) else value or []:
+            try:
+                keypath.parse(text)
+            except keypath.KeyPathError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+
 class SourceSettings(StrictModel):
     auth: Auth = Field(default_factory=NoAuth)
     methods: list[Literal["GET", "POST", "PUT", "PATCH", "DELETE"]] = Field(
@@ -130,6 +151,7 @@ class SourceSettings(StrictModel):
     # are remembered as replays); None: the provider's default. Ignored by providers that sign
     # no timestamp; Alexa's is at most 150 s.
     replay_window_seconds: float | None = Field(None, ge=1, le=86_400)
+    dedupe: DedupeSettings | None = None
 
     @field_validator("event_type_from", "route_key_path")
     @classmethod

@@ -4,7 +4,8 @@
 - message payloads past ``payload_expires_at`` (payloadRetentionPeriod, default
   HOOKHUB_MESSAGE_RETENTION_DAYS) are removed, the message itself and its attempts stay;
 - Idempotency-Keys past their 24 h are forgotten;
-- background tasks that ended more than 90 days ago are deleted (Svix lists the last 90 days).
+- background tasks that ended more than 90 days ago are deleted (Svix lists the last 90 days);
+- inbound de-duplication keys past their window are forgotten.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 
 from hookhub.store.db import Database
 from hookhub.store.outage import log_failure
-from hookhub.store.tables import background_task, event, idempotency_key, message
+from hookhub.store.tables import background_task, event, event_dedupe, idempotency_key, message
 from hookhub.store.types import utcnow
 
 log = logging.getLogger("hookhub.retention")
@@ -33,6 +34,7 @@ class Cleaned:
     message_payloads: int = 0
     idempotency_keys: int = 0
     background_tasks: int = 0
+    dedupe_keys: int = 0
 
 
 class RetentionCleaner:
@@ -90,6 +92,15 @@ class RetentionCleaner:
             ),
             background_tasks=await self._in_batches(
                 background_task.delete().where(background_task.c.id.in_(old_tasks.scalar_subquery()))
+            ),
+            dedupe_keys=await self._in_batches(
+                event_dedupe.delete().where(
+                    sa.tuple_(event_dedupe.c.source_id, event_dedupe.c.key).in_(
+                        sa.select(event_dedupe.c.source_id, event_dedupe.c.key)
+                        .where(event_dedupe.c.expires_at < now)
+                        .limit(BATCH)
+                    )
+                )
             ),
         )
 

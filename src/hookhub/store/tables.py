@@ -139,6 +139,8 @@ event = sa.Table(
     sa.Column("response", Json),
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime),
+    # How many times its provider delivered it again and was answered with this event (dedupe).
+    sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
 )
 sa.Index("event_source_id", event.c.source_id, event.c.id)
 
@@ -216,6 +218,18 @@ operational_webhook = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 sa.Index("operational_webhook_due", operational_webhook.c.next_attempt_at)
+
+# Inbound de-duplication (inbound/dedupe.py): the key of each delivery a source stored, for its
+# window; a second delivery with the key is answered with the first event and stored nowhere.
+event_dedupe = sa.Table(
+    "event_dedupe",
+    metadata,
+    sa.Column("source_id", sa.String(40), sa.ForeignKey("source.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),  # sha256 of the delivery id, hex
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+sa.Index("event_dedupe_expires", event_dedupe.c.expires_at)
 
 # Background tasks (Svix's qtask_…): recover, replays, content purges. The API inserts one
 # `running`; a worker leases it and works through it page by page (`cursor` is where it is, `data`
