@@ -32,6 +32,10 @@ def fresh_log_dir(name: str) -> Path:
     return folder
 
 
+def pytest_report_header() -> str:
+    return "fault suite: its own PostgreSQL and Redis on spare ports (HOOKHUB_TEST_DB does not apply)"
+
+
 @pytest.fixture(scope="session")
 def log_dir() -> Callable[[str], Path]:
     """An empty folder under artifacts/faults-logs/ for one cluster's process logs."""

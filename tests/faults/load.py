@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,39 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 REQUEST_TIMEOUT = 5.0  # a client's patience for one request
 RETRY_BUDGET = 30.0  # how long a client keeps retrying one item before it gives up
 RETRY_DELAYS = (0.2, 0.4, 0.8, 1.0)
+
+
+class Pacer:
+    """Runs ``one(n)`` for n = 0, 1, 2, … at ``rate`` per second, each in a task of its own (a
+    slow answer never holds back the next request), until stopped."""
+
+    def __init__(self, rate: float, one: Callable[[int], Coroutine[Any, Any, None]]) -> None:
+        self.rate, self.one = rate, one
+        self._runner: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        began = time.monotonic()
+        for n in itertools.count():
+            await asyncio.sleep(max(0.0, began + n / self.rate - time.monotonic()))
+            task = asyncio.get_running_loop().create_task(self.one(n))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def stop(self, wait: float) -> None:
+        """Start nothing more; give the running ones ``wait`` seconds, then cancel them."""
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=wait)
+        running = list(self._tasks)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
 
 @dataclass
@@ -46,37 +80,23 @@ class Driver:
     items: dict[str, Item] = field(default_factory=dict)
     answers: Counter[str] = field(default_factory=Counter)  # status code or error, per try
     slowest: float = 0.0  # the longest a single try took (answered or not)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _runner: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.pacer = Pacer(self.rate, self._deliver)
 
     @property
     def accepted(self) -> set[str]:
         return {pid for pid, item in self.items.items() if item.accepted_at is not None}
 
     def start(self) -> None:
-        self._runner = asyncio.get_running_loop().create_task(self._run())
+        self.pacer.start()
 
     async def stop(self) -> None:
         """Stop making new items; wait (bounded) for the ones still being retried."""
-        if self._runner is not None:
-            self._runner.cancel()
-            await asyncio.gather(self._runner, return_exceptions=True)
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=RETRY_BUDGET + REQUEST_TIMEOUT + 5)
-            for task in self._tasks:
-                task.cancel()
+        await self.pacer.stop(RETRY_BUDGET + REQUEST_TIMEOUT + 5)
 
-    async def _run(self) -> None:
-        began = time.monotonic()
-        for n in itertools.count():
-            await asyncio.sleep(max(0.0, began + n / self.rate - time.monotonic()))
-            pid = f"{self.name}-{n}"
-            self.items[pid] = Item(pid, time.monotonic())
-            task = asyncio.get_running_loop().create_task(self._deliver(self.items[pid], n))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, item: Item, n: int) -> None:
+    async def _deliver(self, n: int) -> None:
+        item = self.items[f"{self.name}-{n}"] = Item(f"{self.name}-{n}", time.monotonic())
         delays = itertools.chain(RETRY_DELAYS, itertools.repeat(RETRY_DELAYS[-1]))
         for target in itertools.cycle(self._order(n)):
             item.tries += 1
@@ -159,7 +179,7 @@ class Listener:
 
     url: str  # ws://node/listen/{key}
     seen: dict[str, float] = field(default_factory=dict)  # pid -> when first received
-    copies: Counter[str] = field(default_factory=Counter)
+    copies: Counter[str] = field(default_factory=Counter)  # event id -> frames received
     connects: int = 0
     drops: Counter[str] = field(default_factory=Counter)  # why the connection ended
     last_event_id: str | None = None
@@ -198,7 +218,7 @@ class Listener:
         self.last_event_id = event["id"]
         body = event.get("body")
         pid = str(body.get("pid", "")) if isinstance(body, dict) else ""
-        self.copies[pid] += 1
+        self.copies[event["id"]] += 1
         self.seen.setdefault(pid, time.monotonic())
 
 
@@ -213,28 +233,18 @@ class ThrottleProbe:
     rate: float
     client: aiohttp.ClientSession
     answers: Counter[str] = field(default_factory=Counter)
-    _runner: asyncio.Task[None] | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.pacer = Pacer(self.rate, self._hit)
 
     def start(self) -> None:
-        self._runner = asyncio.get_running_loop().create_task(self._run())
+        self.pacer.start()
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
-            await asyncio.gather(self._runner, return_exceptions=True)
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=REQUEST_TIMEOUT + 2)
+        await self.pacer.stop(REQUEST_TIMEOUT + 2)
 
-    async def _run(self) -> None:
-        began = time.monotonic()
-        for n in itertools.count():
-            await asyncio.sleep(max(0.0, began + n / self.rate - time.monotonic()))
-            task = asyncio.get_running_loop().create_task(self._hit(self.targets[n % len(self.targets)], n))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _hit(self, target: str, n: int) -> None:
+    async def _hit(self, n: int) -> None:
+        target = self.targets[n % len(self.targets)]
         try:
             async with self.client.post(f"{target}/webhook/{self.key}", json={"probe": n}) as response:
                 await response.read()

@@ -112,6 +112,9 @@ class Receiver:
                 first.setdefault(hit.webhook_id, hit.at)
         return first
 
+    def acks_by_webhook_id(self) -> Counter[str]:
+        return Counter(hit.webhook_id for hit in self.hits if hit.acked)
+
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()

@@ -208,9 +208,11 @@ async def run_scenario(cluster: Cluster, name: str, fault: Fault, *, probe_throt
         )
         await cluster.revive()
 
-        row = _row(name, stage, traffic, watch, unrecovered)
+        stored = await stored_events(admin, cluster, workload.source["id"])
+        row = _row(name, stage, traffic, watch, unrecovered, stored)
         if workload.throttled:
-            row.notes.append(await _throttle_note(admin, cluster, workload.throttled["id"], stage))
+            limited = await stored_events(admin, cluster, workload.throttled["id"])
+            row.notes.append(_throttle_note(limited, stage))
         return row
 
 
@@ -224,7 +226,14 @@ async def _drain(receiver: Receiver, traffic: Traffic) -> None:
         await asyncio.sleep(0.1)
 
 
-def _row(name: str, stage: Stage, traffic: Traffic, watch: HealthWatch, unrecovered: list[str]) -> Row:
+def _row(
+    name: str,
+    stage: Stage,
+    traffic: Traffic,
+    watch: HealthWatch,
+    unrecovered: list[str],
+    stored: list[dict[str, Any]],
+) -> Row:
     receiver, end = stage.receiver, stage.fault_ended
     assert end is not None
     messages, ingest = traffic.messages, traffic.ingest
@@ -236,7 +245,9 @@ def _row(name: str, stage: Stage, traffic: Traffic, watch: HealthWatch, unrecove
         delivered=len(delivered),
         lost=len(accepted - delivered),
         duplicated=sum(receiver.acks[pid] - 1 for pid in delivered),
-        listener_missed=len(ingest.accepted - traffic.listener.seen.keys()),
+        # By event id: a client's retry of a stalled request stores a second event with the same
+        # payload id, which would hide the first one's absence.
+        listener_missed=len({event["id"] for event in stored} - traffic.listener.copies.keys()),
         unrecovered=unrecovered,
     )
     # Recovery: every process healthy, and each stream delivered something sent after the fault.
@@ -248,9 +259,7 @@ def _row(name: str, stage: Stage, traffic: Traffic, watch: HealthWatch, unrecove
     if not row.lost and backlog:
         acked = [receiver.first_ack[pid] for pid in backlog if pid in receiver.first_ack]
         row.drained = max(0.0, max(acked, default=end) - end)
-    row.notes = (
-        stage.notes + _client_notes(messages, ingest) + _listener_notes(traffic.listener, ingest.accepted)
-    )
+    row.notes = [*stage.notes, *_client_notes(messages, ingest), _listener_note(traffic.listener, row)]
     return row
 
 
@@ -275,32 +284,37 @@ def _client_notes(messages: MessageDriver, ingest: IngestDriver) -> list[str]:
     return notes
 
 
-def _listener_notes(listener: Listener, accepted_events: set[str]) -> list[str]:
-    missed = len(accepted_events - listener.seen.keys())
-    note = f"listener missed {missed} of {len(accepted_events)}"
+def _listener_note(listener: Listener, row: Row) -> str:
+    note = f"listener missed {row.listener_missed} of {len(listener.copies) + row.listener_missed} events"
     if listener.connects > 1:
         drops = ", ".join(f"{k} x{v}" for k, v in listener.drops.items())
         note += f", reconnected {listener.connects - 1} times ({drops})"
     twice = sum(1 for count in listener.copies.values() if count > 1)
     if twice:
-        note += f", {twice} events received more than once"
-    return [note]
+        note += f", {twice} events relayed to it more than once"
+    return note
 
 
-async def _throttle_note(admin: httpx.AsyncClient, cluster: Cluster, source_id: str, stage: Stage) -> str:
-    """How many requests the throttle let through in any period, by the times the server stored."""
+async def stored_events(admin: httpx.AsyncClient, cluster: Cluster, source_id: str) -> list[dict[str, Any]]:
+    """Every event the source stored, through the events API."""
     url = f"{cluster.serve_urls[0]}/ingest/api/v1/source/{source_id}/event"
-    stored: list[float] = []
+    events: list[dict[str, Any]] = []
     params: dict[str, Any] = {"limit": 250}
-    for _ in range(20):
+    for _ in range(100):
         page = (await admin.get(url, params=params, headers=cluster.headers)).json()
-        stored += [datetime.fromisoformat(event["receivedAt"]).timestamp() for event in page["data"]]
+        events += page["data"]
         if page["done"]:
             break
         params["iterator"] = page["iterator"]
-    during = [t for t in stored if t >= stage.fault_began_wall]
+    return events
+
+
+def _throttle_note(stored: list[dict[str, Any]], stage: Stage) -> str:
+    """How many requests the throttle let through in any period, by the times the server stored."""
+    times = [datetime.fromisoformat(event["receivedAt"]).timestamp() for event in stored]
+    during = [t for t in times if t >= stage.fault_began_wall]
     return (
-        f"throttle let through at most {most_in_a_period(stored, THROTTLE_PERIOD)} per "
+        f"throttle let through at most {most_in_a_period(times, THROTTLE_PERIOD)} per "
         f"{THROTTLE_PERIOD:g} s (limit {THROTTLE_LIMIT}; {most_in_a_period(during, THROTTLE_PERIOD)} "
         "from the fault on)"
     )

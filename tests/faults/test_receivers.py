@@ -20,7 +20,7 @@ def misbehave(mode: Mode, seconds: float) -> Fault:
 async def test_receiver_slow(healthy_cluster, record):
     # 3 s per answer against the 2 s request timeout: every webhook arrives, none is acknowledged.
     fault = misbehave(steady(Behaviour(delay=3.0)), 5)
-    record(await run_scenario(healthy_cluster, "receiver slower than the timeout 5 s", fault))
+    record(await run_scenario(healthy_cluster, "receiver slower than the 2 s timeout, for 5 s", fault))
 
 
 async def test_receiver_failing(healthy_cluster, record):
@@ -35,4 +35,4 @@ async def test_receiver_flapping(healthy_cluster, record):
 
 async def test_receiver_cutting(healthy_cluster, record):
     fault = misbehave(cutting(), 5)
-    record(await run_scenario(healthy_cluster, "receiver closing mid-response 5 s", fault))
+    record(await run_scenario(healthy_cluster, "receiver closing mid-response for 5 s", fault))
