@@ -22,7 +22,7 @@ import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-REQUEST_TIMEOUT = 5.0  # a client's patience for one request
+REQUEST_TIMEOUT = 10.0  # a client's patience for one request (GitHub's; the svix SDK waits 15 s)
 RETRY_BUDGET = 30.0  # how long a client keeps retrying one item before it gives up
 RETRY_DELAYS = (0.2, 0.4, 0.8, 1.0)
 

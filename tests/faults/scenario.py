@@ -36,7 +36,7 @@ from tests.support.cluster import Cluster
 
 WARMUP = 2.0
 SETTLE = 4.0
-DRAIN_TIMEOUT = 30.0  # after the clients are done: longer than a lease (8 s) plus a few retries
+DRAIN_TIMEOUT = 30.0  # after the clients are done: longer than a lease (5 s) plus a few retries
 HEALTH_TIMEOUT = 20.0  # after the fault: how long the processes get to be healthy by themselves
 MESSAGE_RATE = 25.0
 INGEST_RATE = 10.0
@@ -260,7 +260,22 @@ def _row(
         acked = [receiver.first_ack[pid] for pid in backlog if pid in receiver.first_ack]
         row.drained = max(0.0, max(acked, default=end) - end)
     row.notes = [*stage.notes, *_client_notes(messages, ingest), _listener_note(traffic.listener, row)]
+    if row.duplicated:
+        twice = [sum(receiver.acks[pid] - 1 for pid in d.accepted & delivered) for d in (messages, ingest)]
+        row.notes.append(f"duplicates: {twice[0]} of messages, {twice[1]} of inbound events")
+    if row.listener_missed:
+        row.notes.append(_missed_note(stored, traffic.listener, stage))
     return row
+
+
+def _missed_note(stored: list[dict[str, Any]], listener: Listener, stage: Stage) -> str:
+    """When the events the listener missed were stored, relative to the fault's start."""
+    missed = [event for event in stored if event["id"] not in listener.copies]
+    offsets = sorted(
+        datetime.fromisoformat(event["receivedAt"]).timestamp() - stage.fault_began_wall for event in missed
+    )
+    shown = ", ".join(f"{offset:+.1f} s" for offset in offsets[:6])
+    return f"missed events stored at {shown}{' …' if len(offsets) > 6 else ''} from the fault's start"
 
 
 def _first_delivery_after(driver: Driver, first_ack: dict[str, float], moment: float) -> float | None:

@@ -9,6 +9,7 @@ import time
 
 from tests.faults.receivers import Behaviour, steady
 from tests.faults.scenario import Stage, run_scenario
+from tests.faults.table import known_bug
 
 
 async def kill_worker(stage: Stage) -> None:
@@ -62,6 +63,11 @@ async def test_worker_sigkill(healthy_cluster, record):
     record(await run_scenario(healthy_cluster, "worker SIGKILL (restarted)", kill_worker))
 
 
+@known_bug(
+    "relay: an event the killed node had committed but not yet published to Redis (its answer "
+    "lost with it) is never relayed to listeners on other nodes, and nothing tells them to catch "
+    "up: a peer's death is no gap to them; the client's retry stores and relays a second copy"
+)
 async def test_serve_sigkill(healthy_cluster, record):
     record(await run_scenario(healthy_cluster, "serve SIGKILL (restarted)", kill_serve))
 

@@ -24,11 +24,12 @@ from tests.support.private_pg import PrivatePostgres
 from tests.support.private_redis import PrivateRedis
 from tests.support.server import free_port, hookhub_command
 
-# Short timeouts and retries so that every fault resolves within seconds: a delivery lease is
-# the request timeout + 6 s, and the schedule keeps retrying for ~25 s.
+# Short timeouts, leases and retries so that every fault resolves within seconds: a dead
+# worker's deliveries return after 5 s, and the schedule keeps retrying for ~25 s.
 FAST_SETTINGS = {
     "HOOKHUB_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8,::1/128",
     "HOOKHUB_REQUEST_TIMEOUT_SECONDS": "2",
+    "HOOKHUB_DELIVERY_LEASE_SECONDS": "5",
     "HOOKHUB_RETRY_SCHEDULE": "0,0.5,1,1,1,2,2,2,2,2,2,2,2,2,2,2",
     "HOOKHUB_LOG_LEVEL": "info",
 }
