@@ -248,6 +248,7 @@ def _row(
         # By event id: a client's retry of a stalled request stores a second event with the same
         # payload id, which would hide the first one's absence.
         listener_missed=len({event["id"] for event in stored} - traffic.listener.copies.keys()),
+        server_errors=messages.answers["500"] + ingest.answers["500"],
         unrecovered=unrecovered,
     )
     # Recovery: every process healthy, and each stream delivered something sent after the fault.

@@ -24,8 +24,10 @@ class Row:
     # From the end of the fault until everything accepted was delivered; None: not within the drain.
     drained: float | None = None
     notes: list[str] = field(default_factory=list)
-    # Accepted inbound events the WebSocket listener never got (it reconnects and resumes).
+    # Stored inbound events the WebSocket listener never got (it reconnects and resumes).
     listener_missed: int = 0
+    # 500 answers the clients got: a fault is an outage (503 with Retry-After), never a crash.
+    server_errors: int = 0
     # Processes that were neither healthy nor restarted by the harness after the fault.
     unrecovered: list[str] = field(default_factory=list)
     known_bug: str = ""
@@ -48,13 +50,15 @@ class Row:
         ]
 
     def problems(self) -> list[str]:
-        """What makes this row a failure: anything lost (delivered or relayed), or a process that
-        did not recover by itself."""
+        """What makes this row a failure: anything lost (delivered or relayed), a 500, or a
+        process that did not recover by itself."""
         found = []
         if self.lost:
             found.append(f"{self.lost} of {self.accepted} accepted were never delivered")
         if self.listener_missed:
-            found.append(f"the listener never got {self.listener_missed} accepted events")
+            found.append(f"the listener never got {self.listener_missed} stored events")
+        if self.server_errors:
+            found.append(f"clients got {self.server_errors} answers 500 (an outage is a 503)")
         if self.unrecovered:
             found.append(f"did not recover without a restart by hand: {self.unrecovered}")
         return found
