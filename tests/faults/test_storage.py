@@ -8,6 +8,12 @@ from tests.faults.scenario import Stage, run_scenario
 from tests.faults.table import known_bug
 
 OUTAGE_SECONDS = 5.0
+TERMINATED_MID_OPERATION = (
+    "store: a pooled asyncpg connection whose backend was terminated mid-statement fails the next "
+    "one with InternalClientError 'cannot switch to state N; another operation (2) is in progress', "
+    "which store/outage.is_outage does not count as an outage: a message create in that batch is "
+    "answered 500 (traceback 'Exception in ASGI application') instead of 503"
+)
 
 
 async def terminate_backends(stage: Stage) -> None:
@@ -20,14 +26,6 @@ async def stop_postgres(stage: Stage) -> None:
     await asyncio.sleep(OUTAGE_SECONDS)
     await stage.cluster.pg.start()
     stage.fault_over()
-
-
-TERMINATED_MID_OPERATION = (
-    "store: a pooled asyncpg connection whose backend was terminated mid-statement fails the next "
-    "one with InternalClientError 'cannot switch to state N; another operation (2) is in progress', "
-    "which store/outage.is_outage does not count as an outage: a message create in that batch is "
-    "answered 500 (traceback 'Exception in ASGI application') instead of 503"
-)
 
 
 @known_bug(TERMINATED_MID_OPERATION)
