@@ -64,9 +64,10 @@ async def test_worker_sigkill(healthy_cluster, record):
 
 
 @known_bug(
-    "relay: an event the killed node had committed but not yet published to Redis (its answer "
-    "lost with it) is never relayed to listeners on other nodes, and nothing tells them to catch "
-    "up: a peer's death is no gap to them; the client's retry stores and relays a second copy"
+    "relay: events the killed node had stored but not yet broadcast never reach listeners on other "
+    "nodes, and nothing tells them to catch up: those between its commit and its PUBLISH, and "
+    "those it kept as unsent while its Redis circuit was open (only the node itself announces that "
+    "gap, once Redis answers again); a peer's death is no gap to the other nodes"
 )
 async def test_serve_sigkill(healthy_cluster, record):
     record(await run_scenario(healthy_cluster, "serve SIGKILL (restarted)", kill_serve))
