@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import pwd
 import signal
 import subprocess
 import threading
@@ -26,9 +27,13 @@ def _die_with_parent() -> None:
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def unprivileged_user() -> dict[str, str]:
-    """``Popen`` arguments that drop root (PostgreSQL refuses to run as root); none otherwise."""
-    return {"user": "nobody", "group": "nogroup"} if os.geteuid() == 0 else {}
+def unprivileged_user() -> dict[str, int]:
+    """``Popen`` arguments that drop root (PostgreSQL refuses to run as root): ``nobody`` and its
+    own group (``nogroup`` on Debian, ``nobody`` elsewhere); none when not root."""
+    if os.geteuid() != 0:
+        return {}
+    nobody = pwd.getpwnam("nobody")
+    return {"user": nobody.pw_uid, "group": nobody.pw_gid}
 
 
 def spawn(
