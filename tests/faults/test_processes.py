@@ -9,7 +9,6 @@ import time
 
 from tests.faults.receivers import Behaviour, steady
 from tests.faults.scenario import Stage, run_scenario
-from tests.faults.table import known_bug
 
 
 async def kill_worker(stage: Stage) -> None:
@@ -64,12 +63,6 @@ async def test_worker_sigkill(healthy_cluster, record):
     record(await run_scenario(healthy_cluster, "worker SIGKILL (restarted)", kill_worker))
 
 
-@known_bug(
-    "relay: events the killed node had stored but not yet broadcast never reach listeners on other "
-    "nodes, and nothing tells them to catch up: those between its commit and its PUBLISH, and "
-    "those it kept as unsent while its Redis circuit was open (only the node itself announces that "
-    "gap, once Redis answers again); a peer's death is no gap to the other nodes"
-)
 async def test_serve_sigkill(healthy_cluster, record):
     record(await run_scenario(healthy_cluster, "serve SIGKILL (restarted)", kill_serve))
 

@@ -49,7 +49,7 @@ AUTO_DISABLE_CHECK_SECONDS = 60.0
 RECLAIM_SECONDS = 1.0
 # Results that could not be recorded are tried again after this, doubling up to the longest.
 RECORD_RETRY_SECONDS = 0.5
-RECORD_RETRY_LONGEST_SECONDS = 5.0
+RECORD_RETRY_LONGEST_SECONDS = 2.0
 CANCELLED_AT_SHUTDOWN = "Cancelled: the worker shut down before the receiver answered"
 # A delivery that found no free connection to its host is tried again this much later.
 REQUEUE_UNSENT_SECONDS = 1.0
@@ -159,7 +159,10 @@ class DeliveryWorker:
         if self._stopping:
             return
         self.wakeup.event.clear()
-        if time.monotonic() - self._last_reclaim >= RECLAIM_SECONDS:
+        # Not for a lease after a database outage: nobody could renew their leases meanwhile, and
+        # rows still being sent (or whose results wait to be recorded) would be sent twice.
+        calm = self.db.outage is None and time.monotonic() - self.db.reachable_again_at >= self.lease_seconds
+        if calm and time.monotonic() - self._last_reclaim >= RECLAIM_SECONDS:
             self._last_reclaim = time.monotonic()
             if await queue.reclaim_expired(self.db):
                 log.info("took back deliveries whose worker's lease had expired")

@@ -12,11 +12,17 @@ circuit). The subscription pings Redis when it has heard nothing for ``PING_SECO
 within ``STALL_SECONDS`` means the subscription may have missed messages, and so does a lost
 connection: once subscribed again the node reports the gap (``on_gap(since)``, the wall-clock
 time it last heard from Redis) so that its listeners are caught up from the event log.
+
+Every node also says it is alive on the shared channel each second. A node that falls silent
+(killed between committing events and publishing them, or holding events it could not publish
+while Redis was away from it) is a gap too: the others catch their listeners up from the last
+time they heard it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -26,7 +32,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from hookhub.redis_link import RedisLink
+from hookhub.redis_link import RedisLink, RedisUnavailable
 
 log = logging.getLogger("hookhub.relay")
 
@@ -37,6 +43,8 @@ SOURCE_CHANNEL = "hookhub:relay:source:"  # + source id: its events and producer
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 PING_SECONDS = 1.0
 STALL_SECONDS = 3.0
+HEARTBEAT_SECONDS = 1.0
+PEER_LOST_SECONDS = 5.0  # a node not heard this long is gone (its last events may be unpublished)
 
 
 class Claim(Enum):
@@ -138,9 +146,12 @@ class RedisBus:
         self._confirmed: dict[str, asyncio.Future[None]] = {}  # source channel -> subscribed
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heard_at = time.time()  # when the subscription last heard from Redis
+        self._peers: dict[str, float] = {}  # other nodes -> when they last said they were alive
+        self._peers_checked = 0.0
 
     async def start(self, on_message: OnMessage, on_gap: OnGap) -> None:
         self._reader = asyncio.create_task(self._read(on_message, on_gap), name="hookhub-relay-redis")
+        self._tasks.add(asyncio.create_task(self._beat(), name="hookhub-relay-heartbeat"))
         # Listeners registered from now on must not miss events ingested on other nodes.
         try:
             await asyncio.wait_for(self._subscribed.wait(), timeout=10)
@@ -231,7 +242,7 @@ class RedisBus:
                     self._link.succeeded()
                     self._subscribed.set()
                     delay = 0.1
-                    await self._listen(pubsub, on_message)
+                    await self._listen(pubsub, on_message, on_gap)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -244,12 +255,13 @@ class RedisBus:
             finally:
                 self._pubsub = None
 
-    async def _listen(self, pubsub: Any, on_message: OnMessage) -> None:
+    async def _listen(self, pubsub: Any, on_message: OnMessage, on_gap: OnGap) -> None:
         """Dispatch messages until the connection fails or Redis stops answering pings."""
         pinged_at: float | None = None
         while True:
             message = await pubsub.get_message(timeout=PING_SECONDS)
             now = time.monotonic()
+            self._check_peers(on_gap)
             if message is not None:
                 self._heard_at = time.time()
                 pinged_at = None
@@ -261,6 +273,24 @@ class RedisBus:
                 pinged_at = now
             elif now - pinged_at > STALL_SECONDS:
                 raise TimeoutError(f"Redis did not answer a ping within {STALL_SECONDS:g} s")
+
+    async def _beat(self) -> None:
+        alive = orjson.dumps({"n": self.node, "k": "alive", "p": {}})
+        while True:
+            with contextlib.suppress(RedisUnavailable):
+                await self._link.call(self._link.client.publish, CHANNEL, alive)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    def _check_peers(self, on_gap: OnGap) -> None:
+        now = time.time()
+        if now - self._peers_checked < HEARTBEAT_SECONDS:
+            return
+        self._peers_checked = now
+        for node, heard in list(self._peers.items()):
+            if now - heard > PEER_LOST_SECONDS:
+                del self._peers[node]
+                log.warning("relay: node %s went silent; catching listeners up from the event log", node)
+                on_gap(heard)
 
     def _dispatch(self, message: dict[str, Any], on_message: OnMessage) -> None:
         if message.get("type") == "pong":
@@ -275,8 +305,13 @@ class RedisBus:
             return
         try:
             envelope = orjson.loads(message["data"])
-            if envelope.get("n") != self.node:
-                on_message(envelope["k"], envelope["p"])
+            node = envelope.get("n")
+            if node == self.node:
+                return
+            if envelope["k"] == "alive":
+                self._peers[node] = time.time()
+                return
+            on_message(envelope["k"], envelope["p"])
         except Exception:
             log.exception("relay: bad message on %s", CHANNEL)
 

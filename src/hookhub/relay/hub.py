@@ -32,6 +32,7 @@ from hookhub.relay.replay import frames_since
 from hookhub.relay.replies import Reply, reply_from_wire, reply_to_wire
 from hookhub.relay.signals import on_exit_signal
 from hookhub.relay.sources import SourceLookup
+from hookhub.store.outage import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from hookhub.runtime import Runtime
@@ -46,6 +47,8 @@ LATE_REPLY_GRACE_SECONDS = 2.0
 ORPHAN_WAITER_SECONDS = 600.0
 # A catch-up after a gap starts this much earlier than the gap (clocks of nodes differ).
 GAP_MARGIN_SECONDS = 5.0
+CATCH_UP_RETRY_SECONDS = 0.5
+CATCH_UP_TRIES = 16
 
 
 class Relay:
@@ -153,7 +156,19 @@ class Relay:
 
     def _after_gap(self, since: float) -> None:
         """This node's subscription may have missed messages since ``since``."""
-        self._background(self.catch_up(since))
+        self._background(self._catch_up_when_possible(since))
+
+    async def _catch_up_when_possible(self, since: float, source_ids: Iterable[str] | None = None) -> None:
+        """``catch_up``, tried again while the database is unavailable (for up to ~2 minutes)."""
+        delay = CATCH_UP_RETRY_SECONDS
+        for _ in range(CATCH_UP_TRIES):
+            try:
+                await self.catch_up(since, source_ids)
+                return
+            except DatabaseUnavailable:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        log.warning("relay: could not catch listeners up from %.0f: the database stayed unavailable", since)
 
     async def catch_up(self, since: float, source_ids: Iterable[str] | None = None) -> int:
         """Offer this node's listeners (of ``source_ids``, or all) the events stored since
@@ -323,7 +338,7 @@ class Relay:
             self.listeners.dispatch(Frame(payload["s"], payload["k"], payload["e"]))
         elif kind == "gap":
             for source_id, since in payload["sources"].items():
-                self._background(self.catch_up(since, [source_id]))
+                self._background(self._catch_up_when_possible(since, [source_id]))
         elif kind == "reply":
             self._resolve(payload["r"], reply_from_wire(payload["reply"]))
         elif kind == "produce":

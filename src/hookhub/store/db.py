@@ -27,7 +27,7 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from hookhub.store.outage import DatabaseUnavailable, describe, is_outage
+from hookhub.store.outage import DatabaseUnavailable, describe, is_broken_connection, is_outage
 from hookhub.store.sqlite_binding import register_identity_adapters
 from hookhub.store.sqlite_inline import InlineSqliteWriter
 
@@ -84,8 +84,10 @@ class Database:
             _configure_sqlite(self.engine.sync_engine, synchronous="FULL" if durable else "NORMAL")
         else:
             sa_event.listen(self.engine.sync_engine, "checkout", _drop_closed_connection)
+            sa_event.listen(self.engine.sync_engine, "handle_error", _broken_connection)
         self.outage: str | None = None  # why the last transaction could not reach the database
         self._outage_logged_at = 0.0
+        self.reachable_again_at = 0.0  # time.monotonic() when the last outage this process saw ended
         # SQLite has one writer at a time; queueing writers here avoids the busy handler's sleeps.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._write_owner: asyncio.Task[Any] | None = None
@@ -118,7 +120,7 @@ class Database:
     @asynccontextmanager
     async def _write_transaction(self) -> AsyncIterator[AsyncConnection]:
         if self._write_lock is None:
-            async with self.engine.connect() as conn:
+            async with self.engine.connect() as conn, _dropped_if_broken(conn):
                 await conn.execution_options(**{_WRITE: True})
                 async with conn.begin():
                     yield conn
@@ -172,8 +174,8 @@ class Database:
             async with self._write_transaction() as conn:
                 try:
                     return await conn.run_sync(fn)
-                except sa_exc.DBAPIError as exc:
-                    if exc.connection_invalidated:
+                except Exception as exc:
+                    if is_broken_connection(exc):
                         raise _BrokeBeforeCommit from exc
                     raise
         if self._inline is None:
@@ -191,7 +193,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self.engine.connect() as conn, conn.begin():
+            async with self.engine.connect() as conn, _dropped_if_broken(conn), conn.begin():
                 yield conn
         except Exception as exc:
             self._raise_if_outage(exc)
@@ -214,6 +216,7 @@ class Database:
             log.warning("database reachable again (after: %s)", self.outage)
             self.outage = None
             self._outage_logged_at = 0.0
+            self.reachable_again_at = time.monotonic()
 
     async def migrate(self) -> None:
         """Upgrade the schema to the newest migration (on a connection without statement
@@ -262,6 +265,31 @@ def _create_private(path: Path) -> None:
         os.fchmod(fd, 0o600)  # whatever the umask took away or would have left
     finally:
         os.close(fd)
+
+
+@asynccontextmanager
+async def _dropped_if_broken(conn: AsyncConnection) -> AsyncIterator[None]:
+    """A connection that fails with an error saying it can run nothing more is dropped rather
+    than put back in the pool for the next request to fail on."""
+    try:
+        yield
+    except Exception as exc:
+        broken = exc.__cause__ if isinstance(exc, _BrokeBeforeCommit) else exc
+        if is_broken_connection(broken) and not conn.invalidated:
+            await conn.invalidate(broken if isinstance(broken, BaseException) else None)
+        raise
+
+
+def _broken_connection(context: Any) -> None:
+    """A connection asyncpg left between two states (its server went away mid-statement: "cannot
+    switch to state …; another operation is in progress") can run nothing more: treat it as a
+    disconnect, so SQLAlchemy drops it (and the pool's older ones) and the caller gets a 503."""
+    error = context.original_exception
+    if (
+        type(error).__name__ == "InternalClientError"
+        or type(error.__cause__).__name__ == "InternalClientError"
+    ):
+        context.is_disconnect = True
 
 
 def _configure_sqlite(

@@ -36,9 +36,22 @@ class DatabaseUnavailable(ServiceUnavailable):
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def is_broken_connection(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the connection it came from can run nothing more: SQLAlchemy saw it
+    disconnected, or asyncpg was left between two states when its server went away
+    mid-statement ("cannot switch to state …; another operation is in progress")."""
+    if exc is None:
+        return False
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return any(type(error).__name__ == "InternalClientError" for error in (exc, exc.__cause__))
+
+
 def is_outage(exc: BaseException) -> bool:
     """Whether ``exc`` means the database is unreachable or overloaded (worth retrying later)."""
     if isinstance(exc, DatabaseUnavailable | sa_exc.TimeoutError):  # the pool's checkout timeout
+        return True
+    if is_broken_connection(exc):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:
