@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -166,3 +168,16 @@ def test_absent_json_values_are_sql_null(make_database: Callable[[], str]) -> No
             await db.close()
 
     assert asyncio.run(run(make_database())) == (["msg_new", "msg_old"], ["msg_new", "msg_old"])
+
+
+def test_processes_starting_together_migrate_one_after_the_other(make_database: Callable[[], str]) -> None:
+    """Nodes of a new deployment start at the same moment: each migrates at start, none fails or
+    hangs (PostgreSQL: an advisory lock makes them take turns; SQLite: its write lock)."""
+    url = make_database()
+    script = "import asyncio, sys\nfrom hookhub.store.db import Database\n" + (
+        "async def main():\n    db = Database(sys.argv[1])\n    await db.migrate()\n    await db.close()\n"
+        "asyncio.run(main())\n"
+    )
+    processes = [subprocess.Popen([sys.executable, "-c", script, url]) for _ in range(4)]
+    assert [process.wait(timeout=120) for process in processes] == [0, 0, 0, 0]
+    assert _diff(url) == []

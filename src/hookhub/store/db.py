@@ -232,6 +232,8 @@ class Database:
             )
         try:
             async with engine.connect() as conn:
+                if self.is_sqlite:  # BEGIN IMMEDIATE: concurrent migrations queue on the lock
+                    await conn.execution_options(**{_WRITE: True})
                 await conn.run_sync(upgrade_to_head)
                 await conn.commit()
         finally:
