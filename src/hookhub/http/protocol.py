@@ -55,6 +55,10 @@ _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELE
 _BAD_REQUEST = closing_answer(400, b"Invalid HTTP request received.")
 
 
+# After refusing a request, what the client still sends is read and dropped this long before
+# closing: closing with unread data makes the kernel reset the connection, and a reset can
+# destroy the refusal before the client reads it (RFC 9112 §9.6).
+_LINGER_SECONDS = 2.0
 _REFUSED_CONNECTIONS_LOG_EVERY = 60.0  # seconds: one warning a minute at most under a flood
 _refused_connections_logged_at = -math.inf
 
@@ -100,6 +104,7 @@ class HttpProtocol(asyncio.Protocol):
         "idle_timer",
         "keep_alive_seconds",
         "last_active",
+        "lingering",
         "loop",
         "max_head_bytes",
         "parser",
@@ -167,6 +172,7 @@ class HttpProtocol(asyncio.Protocol):
         self.head_began: float | None = None  # when the unfinished request head began to arrive
         self.head_bytes = 0  # of it, in the reads after the one it began in (see _head_unfinished)
         self.idle_timer: asyncio.TimerHandle | None = None
+        self.lingering = False
         self.active: Exchange | None = None  # the request being answered
         self.parsing: Exchange | None = None  # the latest request parsed (its body arrives here)
         self.pipeline: deque[Exchange] = deque()  # parsed, waiting for ``active`` to be answered
@@ -203,6 +209,8 @@ class HttpProtocol(asyncio.Protocol):
         self._release()
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return
         self.last_active = self.loop.time()
         self.read_size = len(data)
         try:
@@ -213,10 +221,9 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 logger.warning("Unsupported upgrade request.")
         except httptools.HttpParserError:
-            if not self.transport.is_closing():  # else a callback refused the request and closed
+            if not (self.lingering or self.transport.is_closing()):  # else a callback refused it
                 logger.warning("Invalid HTTP request received.")
-                self.transport.write(_BAD_REQUEST)
-                self.transport.close()
+                self._refuse(_BAD_REQUEST)
         else:
             if self.head_began is not None:
                 self._head_unfinished()
@@ -435,7 +442,18 @@ class HttpProtocol(asyncio.Protocol):
         active = self.active
         if active is None or (active is self.parsing and not active.started):
             transport.write(refusal)
-        transport.close()
+        if active is None and transport.can_write_eof():
+            self._linger()
+        else:
+            transport.close()
+
+    def _linger(self) -> None:
+        """Half-close, then drop what the client still sends until it closes or the time is up.
+        Only with no request in the app: nothing else writes to the connection meanwhile."""
+        self.lingering = True
+        self.transport.write_eof()
+        self._stop_idle_timer()
+        self.idle_timer = self.loop.call_later(_LINGER_SECONDS, self.transport.close)
 
     def _refuse_connection(self) -> None:
         global _refused_connections_logged_at
