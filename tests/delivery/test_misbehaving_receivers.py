@@ -177,5 +177,7 @@ def test_misbehaving_receivers_count_toward_disabling_the_endpoint(make_server, 
     client.message.create(app_id, MessageIn(event_type="misbehave.t", payload={"n": 2}))
     for name in names:
         wait_for(
-            lambda name=name: client.endpoint.get(app_id, endpoints[name]).disabled, what=f"{name} disabled"
+            lambda name=name: client.endpoint.get(app_id, endpoints[name]).disabled,
+            timeout=60,
+            what=f"{name} disabled",
         )
