@@ -80,7 +80,7 @@ def test_0003_hashes_basic_auth_passwords_written_in_plain_text(make_database: C
 
     plain = {"auth": {"type": "basic", "username": "losant", "password": "pa55-word"}}
 
-    async def run(database_url: str) -> tuple[dict, object]:
+    async def run(database_url: str) -> tuple[dict, object, str]:
         db = Database(database_url)
         try:
             async with db.engine.connect() as conn:
@@ -103,11 +103,12 @@ def test_0003_hashes_basic_auth_passwords_written_in_plain_text(make_database: C
             await db.migrate()
             async with db.read() as conn:
                 row = (await conn.execute(sa.select(source).where(source.c.id == "src_plain"))).one()
-            return row.settings, compile_source(row, 30).auth
+            return row.settings, compile_source(row, 30).auth, row.relay_secret
         finally:
             await db.close()
 
-    settings, auth = asyncio.run(run(make_database()))
+    settings, auth, relay_secret = asyncio.run(run(make_database()))
+    assert relay_secret.startswith("whsec_")  # 0013: sources from before get a relay secret
     assert "password" not in settings["auth"]
     assert settings["auth"]["passwordHash"] == hashlib.sha256(b"pa55-word").hexdigest()
     good = "Basic " + base64.b64encode(b"losant:pa55-word").decode()

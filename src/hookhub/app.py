@@ -9,7 +9,7 @@ from starlette.middleware.cors import CORSMiddleware
 from hookhub import __version__
 from hookhub.api.errors import install_error_handlers
 from hookhub.config import Settings
-from hookhub.delivery import install as install_delivery
+from hookhub.delivery.install import install as install_delivery
 from hookhub.http.body_limit import BodyLimit
 from hookhub.http.dispatch import ASGIApp, PrefixDispatcher, StripTrailingSlash
 from hookhub.http.idempotency import Idempotency

@@ -17,6 +17,7 @@ from hookhub.http.limits import (
     default_max_connections,
     raise_open_files_limit,
 )
+from hookhub.store import secrets
 from hookhub.store.db import Database
 
 app = typer.Typer(help="hookhub: a self-hosted webhook gateway.", no_args_is_help=True)
@@ -28,7 +29,9 @@ app.add_typer(secrets_app, name="secrets")
 
 def _settings(**overrides: object) -> Settings:
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        secrets.configure(settings.encryption_key)  # what a command writes, migrations too, is encrypted
+        return settings
     except Exception as exc:  # pydantic's message names the offending setting
         typer.echo(f"Invalid configuration: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -224,14 +227,12 @@ def secrets_new_key() -> None:
 def secrets_encrypt() -> None:
     """Rewrite every stored secret with the newest HOOKHUB_ENCRYPTION_KEY (after setting or
     rotating it; values written before stay readable until then)."""
-    from hookhub.store import secrets
     from hookhub.store.reencrypt import rewrite_secrets
 
     settings = _settings()
     if not settings.encryption_key:
         typer.echo("Set HOOKHUB_ENCRYPTION_KEY first (`hookhub secrets new-key` makes one).", err=True)
         raise typer.Exit(2)
-    secrets.configure(settings.encryption_key)
 
     async def run() -> dict[str, int]:
         db = Database(settings.database_url)

@@ -81,6 +81,12 @@ def test_provider_secrets_are_ciphertext_and_signatures_still_verify(encrypted: 
     source = created.json()
     stored = str(raw(encrypted.database_url, "SELECT config FROM source WHERE id = :id", id=source["id"]))
     assert "gh-secret-at-rest" not in stored and "enc:v1:" in stored
+    with encrypted.client() as api:
+        relay_secret = api.get(f"/ingest/api/v1/source/{source['id']}/relay-secret").json()["key"]
+    stored = str(
+        raw(encrypted.database_url, "SELECT relay_secret FROM source WHERE id = :id", id=source["id"])
+    )
+    assert relay_secret.startswith("whsec_") and relay_secret not in stored and "enc:v1:" in stored
     body = b'{"zen": "Encrypted at rest."}'
     signature = "sha256=" + hmac.new(b"gh-secret-at-rest", body, hashlib.sha256).hexdigest()
     headers = {"content-type": "application/json", "x-github-event": "ping", "x-hub-signature-256": signature}

@@ -8,7 +8,7 @@ import asyncio
 import sqlalchemy as sa
 
 from hookhub.config import Settings
-from hookhub.delivery import install
+from hookhub.delivery.install import install
 from hookhub.runtime import Runtime
 from hookhub.store.tables import attempt, delivery
 from tests.delivery.receiver import Reply

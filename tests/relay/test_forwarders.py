@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import standardwebhooks
+from websockets.sync.client import ClientConnection, connect
 
 from tests.relay.clients import sse_listener
 from tests.relay.e2e import create_source, ingest_url, post
@@ -116,9 +119,33 @@ def sign_github(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def relay_secret(server: ServerProcess, source_id: str) -> str:
+    with server.client() as client:
+        response = client.get(f"/ingest/api/v1/source/{source_id}/relay-secret")
+    assert response.status_code == 200, response.text
+    return response.json()["key"]
+
+
+def relay_signature_verifies(secret: str, request: Received) -> bool:
+    """hookhub's relay signature, checked by the ``standardwebhooks`` package (its header names
+    mapped from ``hookhub-webhook-*`` to ``webhook-*``)."""
+    headers = {
+        name.removeprefix("hookhub-"): value
+        for name, value in request.headers.items()
+        if name.startswith("hookhub-webhook-")
+    }
+    try:
+        standardwebhooks.Webhook(secret).verify(request.body, headers)
+    except standardwebhooks.webhooks.WebhookVerificationError:
+        return False
+    return True
+
+
 def test_hookhub_listen_forwards_a_signed_request_that_still_verifies(
     server: ServerProcess, processes: list[Process]
 ) -> None:
+    """The local server verifies both the provider's signature (GitHub's, over the exact bytes) and
+    hookhub's relay signature (Standard Webhooks, under the source's relay secret)."""
     secret = "gh-webhook-secret"
     source = create_source(
         server,
@@ -126,21 +153,24 @@ def test_hookhub_listen_forwards_a_signed_request_that_still_verifies(
         config={"secret": secret},
         settings={"reply": {"wait": True, "timeoutSeconds": 20}},
     )
-    verdicts: queue.Queue[bool] = queue.Queue()
+    relay_key = relay_secret(server, source["id"])
+    verdicts: queue.Queue[tuple[bool, bool]] = queue.Queue()
 
     def verify(request: Received) -> tuple[int, dict[str, str], bytes]:
-        ok = hmac.compare_digest(
+        github = hmac.compare_digest(
             request.headers.get("x-hub-signature-256", ""), sign_github(secret, request.body)
         )
-        verdicts.put(ok)
+        relayed = relay_signature_verifies(relay_key, request)
+        verdicts.put((github, relayed))
         return (
-            (202 if ok else 401),
+            (202 if github and relayed else 401),
             {"content-type": "application/json", "x-local": "yes"},
             b'{"verified": true}',
         )
 
     with receiver(verify) as local:
         listen = hookhub_listen(server, source["id"], local.url + "/github", processes)
+        assert f"Relay signing secret: {relay_key}" in "".join(listen.output)
         # Whitespace and key order a re-serialisation would change: only the exact bytes verify.
         body = b'{ "action":"opened",\n  "zen": "Keep it logically awesome.", "n": 1.50 }'
         response = httpx.post(
@@ -150,19 +180,67 @@ def test_hookhub_listen_forwards_a_signed_request_that_still_verifies(
                 "content-type": "application/json",
                 "x-github-event": "push",
                 "x-hub-signature-256": sign_github(secret, body),
+                "hookhub-webhook-signature": "v1,forged",  # a sender's own is replaced
             },
             timeout=30,
         )
         got = local.next()
-        assert verdicts.get(timeout=5) is True
+        assert verdicts.get(timeout=5) == (True, True)
         assert got.body == body
         assert got.path == "/github/push?x=1"
         assert got.headers["x-github-event"] == "push"
+        assert got.headers["hookhub-webhook-id"] == response.headers["x-hookhub-event-id"]
         # The local server's answer went back as the reply to the original caller.
         assert response.status_code == 202
         assert response.json() == {"verified": True}
         assert response.headers["x-local"] == "yes"
         listen.wait_for("202")
+
+
+def _frame_as_request(frame: dict) -> Received:
+    return Received(frame["method"], frame["path"], frame["headers"], base64.b64decode(frame["rawBody"]))
+
+
+def _next_event(ws: ClientConnection) -> dict:
+    while True:
+        frame = json.loads(ws.recv(timeout=20))
+        if "type" not in frame:
+            return frame
+
+
+def test_relay_signature_survives_resume_and_rotation(server: ServerProcess) -> None:
+    """Events resumed from the event log are signed too; after a rotation with a grace period both
+    secrets verify, after one without, the replaced secret no longer does."""
+    source = create_source(server)
+    first = relay_secret(server, source["id"])
+    before = httpx.post(ingest_url(server, source), json={"n": 0}, timeout=30).headers["x-hookhub-event-id"]
+    assert httpx.post(ingest_url(server, source), json={"n": 1}, timeout=30).status_code == 200
+
+    def rotate(grace: int) -> str:
+        with server.client() as client:
+            rotated = client.post(
+                f"/ingest/api/v1/source/{source['id']}/relay-secret/rotate",
+                json={"gracePeriodSeconds": grace},
+            )
+        assert rotated.status_code == 200, rotated.text
+        return rotated.json()["key"]
+
+    second = rotate(600)
+    assert second != first and relay_secret(server, source["id"]) == second
+    with connect(f"{source['listenWs']}?since={before}") as ws:
+        resumed = _frame_as_request(_next_event(ws))
+    assert resumed.body == b'{"n":1}'
+    assert relay_signature_verifies(second, resumed) and relay_signature_verifies(first, resumed)
+
+    third = rotate(0)
+    with connect(source["listenWs"]) as ws:
+        assert json.loads(ws.recv(timeout=20))["type"] == "ready"
+        assert httpx.post(ingest_url(server, source), json={"n": 2}, timeout=30).status_code == 200
+        live = _frame_as_request(_next_event(ws))
+    assert relay_signature_verifies(third, live) and relay_signature_verifies(first, live)  # first: in grace
+    assert not relay_signature_verifies(second, live)
+    forged = Received(live.method, live.path, live.headers, live.body + b" ")
+    assert not relay_signature_verifies(third, forged)
 
 
 def test_hookhub_listen_leaves_out_what_a_reply_may_not_set(

@@ -11,7 +11,7 @@ from hookhub.config import Settings
 
 
 async def run_worker(settings: Settings) -> None:
-    from hookhub.delivery import install
+    from hookhub.delivery.install import install
     from hookhub.runtime import Runtime
 
     logging.config.dictConfig(logs.config(settings.log_level, settings.log_format))

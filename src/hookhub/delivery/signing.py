@@ -10,11 +10,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 SECRET_PREFIX = "whsec_"
+_SECRET_BYTES = 24
+
+
+def generate_secret() -> str:
+    """A fresh ``whsec_<base64>`` key (endpoint signing secrets, source relay secrets)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode()
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -46,6 +53,17 @@ def signing_keys(secret: str, previous_secrets: Iterable[Mapping[str, Any]], now
         if expires_at > now:
             keys.append(secret_bytes(key))
     return keys
+
+
+def previous_after_rotation(
+    secret: str, previous_secrets: Iterable[Mapping[str, Any]], grace_seconds: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The ``previous_secrets`` list once ``secret`` is replaced: the unexpired ones, plus
+    ``secret`` itself for ``grace_seconds`` (each ``{"key": "whsec_…", "expiresAt": ISO 8601}``)."""
+    live = [dict(item) for item in previous_secrets or () if str(item.get("expiresAt", "")) > now.isoformat()]
+    if grace_seconds > 0:
+        live.append({"key": secret, "expiresAt": (now + timedelta(seconds=grace_seconds)).isoformat()})
+    return live
 
 
 def signed_headers(

@@ -20,6 +20,7 @@ from hookhub.inbound.compiled import dedupe_paths
 from hookhub.inbound.models import SourceIn, TokenRotateIn, ingest_url, render_source
 from hookhub.inbound.service import inbound_for
 from hookhub.inbound.settings import parse_settings
+from hookhub.outbound.endpoint_models import SecretRotate
 from hookhub.outbound.wire import json_response, no_content, parse_body, validation_from
 from hookhub.runtime import Runtime
 from hookhub.store.tables import source
@@ -172,6 +173,36 @@ async def rotate_ingest_token(
     row, previous = await _write(runtime, rotate)
     await _forget(runtime, previous)
     return json_response({"ingestUrl": ingest_url(runtime.settings.base_url, row.ingest_key)})
+
+
+@router.get(PREFIX + "/{source_ref}/relay-secret", summary="Get the source's relay signing secret")
+async def get_relay_secret(runtime: RuntimeDep, principal: OrgPrincipalDep, source_ref: str) -> Response:
+    """The Standard Webhooks secret of the ``hookhub-webhook-*`` headers on relayed events."""
+    principal.require_secrets()
+    async with runtime.db.read() as conn:
+        row = await store.get(conn, source_ref)
+    return json_response({"key": row.relay_secret})
+
+
+@router.post(PREFIX + "/{source_ref}/relay-secret/rotate", summary="Rotate the relay signing secret")
+async def rotate_relay_secret(
+    runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
+) -> Response:
+    """A new relay secret (``key`` or a fresh one); events are signed with the old one too for
+    ``gracePeriodSeconds`` (default: the endpoints' secret grace period)."""
+    raw = await request.body()
+    options = await parse_body(request, SecretRotate) if raw.strip() else SecretRotate()
+    grace = options.grace_period_seconds
+    if grace is None:
+        grace = runtime.settings.secret_grace_period_seconds
+
+    async def rotate(conn: AsyncConnection) -> tuple[str, Any]:
+        current = await store.get(conn, source_ref, for_update=True)
+        return await store.rotate_relay_secret(conn, current, options.key, grace), current
+
+    key, previous = await _write(runtime, rotate)
+    await _forget(runtime, previous)
+    return json_response({"key": key})
 
 
 @router.post(PREFIX + "/{source_ref}/auth-token/rotate")

@@ -20,6 +20,8 @@ from hookhub.inbound import verifiers
 from hookhub.inbound.dedupe import Dedupe, compile_dedupe, provider_paths
 from hookhub.inbound.settings import STORED, SourceSettings, password_matches, stored_password_hash
 from hookhub.relay import keypath
+from hookhub.relay.signature import relay_keys
+from hookhub.store.types import utcnow
 
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -108,6 +110,7 @@ class CompiledSource:
     replay_window: float | None  # for providers that sign a timestamp (verifiers.replay_window)
     retention: timedelta  # how long its events are kept
     dedupe: Dedupe | None  # inbound de-duplication, when the source has it
+    relay_keys: tuple[bytes, ...] = ()  # sign what is relayed to listeners (relay/signature.py)
     # Set when the request came in on a rotated key that is still in its grace period.
     key_expires_at: datetime | None = None
 
@@ -152,6 +155,7 @@ def compile_source(row: Any, default_retention_days: int) -> CompiledSource:
         else compile_dedupe(
             settings.dedupe.key_from, settings.dedupe.window_seconds, dedupe_paths(row.type, row.config or {})
         ),
+        relay_keys=relay_keys(row.relay_secret, row.previous_relay_secrets, utcnow()),
     )
 
 

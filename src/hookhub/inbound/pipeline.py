@@ -29,6 +29,7 @@ from hookhub.inbound.throttle import LocalLimiter, make_limiter, retry_after
 from hookhub.inbound.verifiers.base import InboundRequest, pairs_to_dict
 from hookhub.inbound.writer import EventWriter
 from hookhub.relay.events import listener_event
+from hookhub.relay.signature import sign_event
 from hookhub.store.outage import log_failure
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ class Pipeline:
             reply_id=row["reply_id"],
             event_type=row["event_type"],
         )
+        sign_event(listener_json, row["body"], source.relay_keys)
         try:
             await self.runtime.relay.publish(source.id, route_value, listener_json)
         except Exception:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
+from hookhub.delivery.signing import generate_secret, previous_after_rotation
 from hookhub.errors import NotFound
 from hookhub.store.tables import source
 from hookhub.store.types import utcnow
@@ -68,7 +69,13 @@ async def insert(conn: AsyncConnection, values: dict[str, Any]) -> Any:
     source_id = ids.new_id("src")
     await conn.execute(
         source.insert().values(
-            id=source_id, ingest_key=new_ingest_key(), created_at=now, updated_at=now, **values
+            id=source_id,
+            ingest_key=new_ingest_key(),
+            relay_secret=generate_secret(),
+            previous_relay_secrets=[],
+            created_at=now,
+            updated_at=now,
+            **values,
         )
     )
     return await get(conn, source_id)
@@ -77,6 +84,18 @@ async def insert(conn: AsyncConnection, values: dict[str, Any]) -> Any:
 async def update(conn: AsyncConnection, source_id: str, values: dict[str, Any]) -> Any:
     await conn.execute(source.update().where(source.c.id == source_id).values(updated_at=utcnow(), **values))
     return await get(conn, source_id)
+
+
+async def rotate_relay_secret(
+    conn: AsyncConnection, row: Any, new_key: str | None, grace_seconds: int
+) -> str:
+    """A new relay secret (``new_key`` or a fresh one); the old one keeps signing for ``grace_seconds``."""
+    key = new_key or generate_secret()
+    previous = previous_after_rotation(
+        row.relay_secret, row.previous_relay_secrets or [], grace_seconds, utcnow()
+    )
+    await update(conn, row.id, {"relay_secret": key, "previous_relay_secrets": previous})
+    return key
 
 
 async def rotate_key(conn: AsyncConnection, row: Any, grace_seconds: float) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import secrets
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
@@ -18,7 +17,6 @@ from hookhub.http.fields import field_problem
 from hookhub.outbound.wire import check_endpoint_url
 
 SECRET_PREFIX = "whsec_"
-_SECRET_BYTES = 24
 EventTypeName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.]+$", max_length=256)]
 Channel = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.:]+$", min_length=1, max_length=128)]
 # Headers hookhub sets itself; an endpoint cannot override them.
@@ -146,10 +144,6 @@ class HeadersIn(ApiModel):
 
 class HeadersPatch(HeadersIn):
     delete_headers: list[str] | None = None
-
-
-def generate_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode()
 
 
 def normalise_secret(value: str) -> str:

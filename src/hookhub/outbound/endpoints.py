@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -45,6 +44,7 @@ from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.pagination import Page, paginate
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import republish
+from hookhub.delivery.signing import generate_secret, previous_after_rotation
 from hookhub.delivery.ssrf import Network, destination_url, url_refusal
 from hookhub.errors import Conflict, NotFound, validation_error
 from hookhub.outbound.endpoint_models import (
@@ -56,7 +56,6 @@ from hookhub.outbound.endpoint_models import (
     HeadersPatch,
     RecoverIn,
     SecretRotate,
-    generate_secret,
     render_endpoint,
     render_headers,
 )
@@ -150,24 +149,12 @@ async def update_endpoint(
     return await find_endpoint(conn, owner_column, current._mapping[owner_column], current.id)
 
 
-def _live_previous_secrets(previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    now = utcnow().isoformat()
-    return [item for item in previous if item.get("expiresAt", "") > now]
-
-
 async def rotate_secret(conn: AsyncConnection, current: Row, new_key: str | None, grace_seconds: int) -> str:
-    """Make ``new_key`` (or a fresh one) current; the old key keeps signing for ``grace_seconds``.
-
-    ``previous_secrets`` holds ``{"key": "whsec_…", "expiresAt": "<ISO 8601 UTC>"}`` items; the
-    delivery engine signs with the current key and every unexpired previous one.
-    """
+    """Make ``new_key`` (or a fresh one) current; the old key keeps signing for ``grace_seconds``
+    (the delivery engine signs with the current key and every unexpired previous one)."""
     key = new_key or generate_secret()
     now = utcnow()
-    previous = _live_previous_secrets(list(current.previous_secrets or []))
-    if grace_seconds > 0:
-        previous.append(
-            {"key": current.secret, "expiresAt": (now + timedelta(seconds=grace_seconds)).isoformat()}
-        )
+    previous = previous_after_rotation(current.secret, current.previous_secrets or [], grace_seconds, now)
     await conn.execute(
         endpoint.update()
         .where(endpoint.c.id == current.id)

@@ -49,6 +49,7 @@ class Forwarder:
     async def run(self) -> None:
         key, secret = await self._resolve_source()
         secret = self.secret or secret
+        await self._show_relay_secret()
         backoff = 0.5
         async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=False) as local:
             while self.max_events is None or self.forwarded < self.max_events:
@@ -96,6 +97,22 @@ class Forwarder:
         key = path.rstrip("/").rsplit("/", 1)[-1]
         secret = (body.get("settings") or {}).get("listenSecret")
         return key, secret if isinstance(secret, str) else None
+
+    async def _show_relay_secret(self) -> None:
+        """Print the secret of the ``hookhub-webhook-*`` signature, for the local server to check
+        that an event came through hookhub (a token that may not read secrets: not printed)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        url = f"{self.server}/ingest/api/v1/source/{quote(self.source, safe='')}/relay-secret"
+        async with httpx.AsyncClient(timeout=15.0) as client:
+            try:
+                response = await client.get(url, headers=headers)
+            except httpx.HTTPError:
+                return
+        if response.status_code == 200:
+            self.console.print(
+                f"Relay signing secret: {response.json()['key']} "
+                "(events carry hookhub-webhook-id/-timestamp/-signature, Standard Webhooks)"
+            )
 
     def _listen_url(self, key: str, secret: str | None) -> str:
         parts = urlsplit(self.server)

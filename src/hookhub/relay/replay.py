@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from hookhub.ids import first_id_at, has_prefix
 from hookhub.relay.events import listener_event_from_row
 from hookhub.relay.listeners import Frame
+from hookhub.relay.signature import relay_keys, sign_event
 from hookhub.store import tables
 from hookhub.store.db import Database
 
@@ -40,6 +41,7 @@ async def missed_frames(
     event = tables.event
     after = since
     first_page = inclusive
+    keys = await _relay_keys(db, source_id)
     while True:
         now = datetime.now(UTC)
         query = (
@@ -56,7 +58,17 @@ async def missed_frames(
             rows = (await conn.execute(query)).mappings().all()
         for row in rows:
             received_at = row["received_at"].timestamp() if row["received_at"] is not None else None
-            yield Frame(source_id, row["route_key"], listener_event_from_row(row), received_at)
+            listener_json = listener_event_from_row(row)
+            sign_event(listener_json, bytes(row["body"] or b""), keys)
+            yield Frame(source_id, row["route_key"], listener_json, received_at)
         if len(rows) < PAGE:
             return
         after, first_page = rows[-1]["id"], False
+
+
+async def _relay_keys(db: Database, source_id: str) -> tuple[bytes, ...]:
+    source = tables.source
+    query = sa.select(source.c.relay_secret, source.c.previous_relay_secrets).where(source.c.id == source_id)
+    async with db.read() as conn:
+        row = (await conn.execute(query)).first()
+    return () if row is None else relay_keys(row.relay_secret, row.previous_relay_secrets, datetime.now(UTC))

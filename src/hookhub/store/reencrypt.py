@@ -16,7 +16,7 @@ from hookhub.store.tables import endpoint, idempotency_key, source
 # never changes then; one still being processed is written by its request).
 _COLUMNS: tuple[tuple[sa.Table, tuple[str, ...], sa.ColumnElement[bool]], ...] = (
     (endpoint, ("secret", "previous_secrets", "headers"), sa.true()),
-    (source, ("config",), sa.true()),
+    (source, ("config", "relay_secret", "previous_relay_secrets"), sa.true()),
     (idempotency_key, ("body",), idempotency_key.c.state == "done"),
 )
 

@@ -69,6 +69,9 @@ source = sa.Table(
     # sha256 of the bearer/header auth token; the token itself is shown once.
     sa.Column("auth_token_hash", sa.String(64)),
     sa.Column("metadata", Json, nullable=False),
+    # hookhub's own Standard Webhooks key for what it relays to listeners (relay/signature.py).
+    sa.Column("relay_secret", EncryptedText),
+    sa.Column("previous_relay_secrets", EncryptedJson),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
