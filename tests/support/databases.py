@@ -8,6 +8,7 @@ When PostgreSQL is selected but unreachable the run fails; it never silently ski
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import sqlite3
 import uuid
@@ -25,7 +26,14 @@ class PostgresUnavailable(RuntimeError):
 
 
 def _run(coro):
-    return asyncio.run(coro)
+    """Run ``coro`` to the end, also from a thread whose event loop is running (a Playwright page
+    or an async test set up first): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _with_database(url: str, name: str) -> str:
