@@ -284,7 +284,7 @@ export async function endpointDetail(ctx, target, endpointId) {
   ];
   mount(
     target,
-    h("p", { class: "crumbs" }, h("a", { href: ctx.href("/endpoints") }, "← Endpoints")),
+    h("p", { class: "crumbs" }, h("a", { href: ctx.href("/endpoints") }, ctx.source ? "← Destinations" : "← Endpoints")),
     h(
       "section",
       { class: "card" },
