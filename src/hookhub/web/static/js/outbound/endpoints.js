@@ -191,8 +191,10 @@ function recoverBox(ctx, ep) {
       if (Number.isNaN(when.getTime())) throw new Error("Pick a time to recover from.");
       const task = await ctx.api.post(`${base(ctx)}/endpoint/${enc(ep.id)}/recover`, { since: when.toISOString() });
       toast("Recovery started: looking for messages that failed since then");
+      const here = window.location.hash;
       const done = await finishedTask(ctx, task);
       if (!done) return; // still running after a minute: the task goes on without the page
+      if (window.location.hash !== here) return; // its notice belongs to this page, which is gone
       const sent = done.data?.messagesSent ?? 0;
       if (done.status === "failed") toast("Recovery failed", "error");
       else if (sent) toast(`Recovery finished: ${sent} failed message${sent === 1 ? "" : "s"} sent again`);

@@ -48,7 +48,7 @@ function replyForm(api, evt) {
       h("p", { class: "muted" }, "The caller is waiting for a reply. Answer it here:"),
       h("div", { class: "row" },
         field("Status", input("status", { type: "number", value: "200", min: 200, max: 599, required: true })),
-        field("Content type", input("contentType", { list: "reply-types", placeholder: "text/plain (the default)" })),
+        field("Content type", input("contentType", { list: "reply-types", placeholder: "text/plain" })),
         h("datalist", { id: "reply-types" }, REPLY_TYPES.map((t) => h("option", { value: t })))),
       field("Headers (one per line)", textarea("headers", { rows: 3, placeholder: "X-Request-Id: 42" })),
       field("Body", textarea("body", { rows: 3, value: "" })),
