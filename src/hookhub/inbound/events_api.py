@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 
 from hookhub.api.deps import OrgPrincipalDep, RuntimeDep
 from hookhub.api.pagination import Ordering, Page, paginate
+from hookhub.delivery.jobs import Trigger
 from hookhub.errors import NotFound
 from hookhub.inbound import store
 from hookhub.inbound.api import PREFIX, page_args
@@ -128,12 +129,16 @@ async def _attempts_page(conn: Any, condition: sa.ColumnElement[bool], page: Pag
 async def replay_event(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, event_id: str
 ) -> Response:
-    """New delivery rows for every matching destination of the source."""
+    """New delivery rows for every matching destination of the source, marked manual."""
     async with runtime.db.write() as conn:
         found = await store.get(conn, source_ref)
         row = await _event(conn, found.id, event_id)
         added = await enqueue_for_event(
-            conn, source_id=found.id, event_id=row.id, event_type=row.event_type or ""
+            conn,
+            source_id=found.id,
+            event_id=row.id,
+            event_type=row.event_type or "",
+            trigger_type=int(Trigger.MANUAL),
         )
     if added:
         runtime.deliveries_enqueued()

@@ -82,6 +82,7 @@ def delivery_rows(
     due_at: datetime | None = None,
     now: datetime,
     first_delay: float = 0.0,
+    trigger_type: int = 0,
 ) -> list[dict[str, Any]]:
     """Pending rows, due at ``due_at`` (a message's deliverAt) or after the schedule's first delay."""
     due = due_at or (now + timedelta(seconds=first_delay) if first_delay else now)
@@ -94,7 +95,7 @@ def delivery_rows(
             "status": "pending",
             "attempt_count": 0,
             "next_attempt_at": due,
-            "trigger_type": 0,
+            "trigger_type": trigger_type,
             "created_at": now,
             "updated_at": now,
         }
@@ -110,6 +111,7 @@ async def insert_deliveries(
     event_id: str | None = None,
     due_at: datetime | None = None,
     first_delay: float = 0.0,
+    trigger_type: int = 0,
 ) -> int:
     rows = delivery_rows(
         endpoint_ids,
@@ -118,6 +120,7 @@ async def insert_deliveries(
         due_at=due_at,
         now=utcnow(),
         first_delay=first_delay,
+        trigger_type=trigger_type,
     )
     if rows:
         await conn.execute(delivery.insert(), rows)
@@ -125,15 +128,24 @@ async def insert_deliveries(
 
 
 async def enqueue_for_event(
-    conn: AsyncConnection, *, source_id: str, event_id: str, event_type: str, first_delay: float = 0.0
+    conn: AsyncConnection,
+    *,
+    source_id: str,
+    event_id: str,
+    event_type: str,
+    first_delay: float = 0.0,
+    trigger_type: int = 0,
 ) -> int:
     """Pending deliveries of an inbound event to its source's matching destinations.
 
     Inbound events carry no channels, so a destination restricted to channels receives none.
+    A replay asks for ``trigger_type`` 1 (manual): its attempts are recorded as such.
     """
     query = sa.select(*_MATCH_COLUMNS).where(
         endpoint.c.source_id == source_id, endpoint.c.disabled.is_(False)
     )
     rows = (await conn.execute(query)).all()
     targets = matching_endpoint_ids(rows, event_type or "", None)
-    return await insert_deliveries(conn, targets, event_id=event_id, first_delay=first_delay)
+    return await insert_deliveries(
+        conn, targets, event_id=event_id, first_delay=first_delay, trigger_type=trigger_type
+    )

@@ -35,12 +35,18 @@ export function mount(target, ...children) {
 
 export const main = () => document.getElementById("main");
 
+// A toast belongs to the page it was raised on: the router clears them when the user navigates,
+// except across the navigation an action starts itself (go/rerender), so "Source created" follows.
 export function toast(message, kind = "ok") {
   const box = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, message);
   const toasts = document.getElementById("toasts");
   while (toasts.children.length >= 3) toasts.firstElementChild.remove();
   toasts.append(box);
   setTimeout(() => box.remove(), kind === "error" ? 8000 : 4000);
+}
+
+export function clearToasts() {
+  document.getElementById("toasts")?.replaceChildren();
 }
 
 export function formatTime(value) {
@@ -85,7 +91,7 @@ export function httpBadge(code) {
 
 export function table(columns, rows, { empty = "Nothing here yet.", rowAttrs } = {}) {
   if (!rows.length) return h("p", { class: "muted empty" }, empty);
-  return h(
+  return scroller(h(
     "table",
     { class: "table" },
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c.title)))),
@@ -94,7 +100,12 @@ export function table(columns, rows, { empty = "Nothing here yet.", rowAttrs } =
       {},
       rows.map((row) => h("tr", rowAttrs ? rowAttrs(row) : {}, columns.map((c) => h("td", {}, c.render(row))))),
     ),
-  );
+  ));
+}
+
+// A wide table scrolls sideways inside its card instead of widening the page (phones).
+export function scroller(tableEl) {
+  return h("div", { class: "table-scroll" }, tableEl);
 }
 
 export function section(title, ...children) {

@@ -1,5 +1,10 @@
 // A hash router: "#/sources/src_1" → the view registered for "/sources/:source".
 // A view may return a cleanup function (e.g. to close a live event stream) run on navigation.
+// Toasts are cleared when the user navigates; go() and rerender() keep them (the action's result).
+
+import { clearToasts } from "./dom.js";
+
+let carryToasts = false;
 
 export class Router {
   constructor(routes, { fallback, onRoute } = {}) {
@@ -18,6 +23,8 @@ export class Router {
   }
 
   async render() {
+    if (!carryToasts) clearToasts();
+    carryToasts = false;
     if (this.cleanup) {
       try {
         this.cleanup();
@@ -58,10 +65,13 @@ function compile(pattern) {
 }
 
 export function go(path) {
-  window.location.hash = `#${path}`;
+  const hash = `#${path}`;
+  carryToasts = window.location.hash !== hash; // no hashchange (and no render) when it is the same
+  window.location.hash = hash;
 }
 
 // Renders the current view again (running its cleanup first, e.g. closing a live stream).
 export function rerender() {
+  carryToasts = true;
   window.dispatchEvent(new HashChangeEvent("hashchange"));
 }

@@ -26,6 +26,8 @@ import { go } from "../lib/router.js";
 // The owner of the endpoints: an application, or a source (its destinations) when ctx.base is set.
 const base = (ctx) => ctx.base || `/api/v1/app/${enc(ctx.appId)}`;
 const filterTypes = (ep) => ep.filterTypes || ep.eventTypes || null;
+// A source's destinations list their attempts under the destination; an application's under /attempt.
+const attemptsPath = (ctx, epId) => (ctx.attemptsPath ? ctx.attemptsPath(epId) : `${base(ctx)}/attempt/endpoint/${enc(epId)}`);
 
 // Names of the event types an endpoint can subscribe to, offered as clickable suggestions.
 function eventTypeHints(ctx, typesInput) {
@@ -100,11 +102,11 @@ export async function endpointList(ctx, target) {
     charts,
   );
   // One small chart per endpoint, loaded after the table so the page shows at once.
-  for (const ep of ctx.noAttempts ? [] : rows.slice(0, 12)) {
+  for (const ep of rows.slice(0, 12)) {
     const box = h("figure", { class: "chart-box" }, h("figcaption", {}, ep.url));
     charts.append(box);
     ctx.api
-      .list(`${base(ctx)}/attempt/endpoint/${enc(ep.id)}`, { limit: 250 })
+      .list(attemptsPath(ctx, ep.id), { limit: 250 })
       .then((attempts) => box.append(successChart(attempts.data, { width: 300, height: 90, title: ep.url })))
       .catch(() => box.append(h("p", { class: "muted" }, "No statistics.")));
   }
@@ -189,8 +191,10 @@ function recoverBox(ctx, ep) {
       if (Number.isNaN(when.getTime())) throw new Error("Pick a time to recover from.");
       const task = await ctx.api.post(`${base(ctx)}/endpoint/${enc(ep.id)}/recover`, { since: when.toISOString() });
       toast("Recovery started: looking for messages that failed since then");
+      const here = window.location.hash;
       const done = await finishedTask(ctx, task);
       if (!done) return; // still running after a minute: the task goes on without the page
+      if (window.location.hash !== here) return; // its notice belongs to this page, which is gone
       const sent = done.data?.messagesSent ?? 0;
       if (done.status === "failed") toast("Recovery failed", "error");
       else if (sent) toast(`Recovery finished: ${sent} failed message${sent === 1 ? "" : "s"} sent again`);
@@ -212,7 +216,7 @@ export function attemptsTable(ctx, attempts, { showEndpoint = false, showMessage
   return table(
     [
       { title: "Time", render: (a) => formatTime(a.timestamp) },
-      showMessage ? { title: "Message", render: (a) => h("a", { href: ctx.href(`/messages/${a.msgId}`) }, a.msgId) } : null,
+      showMessage ? { title: ctx.source ? "Event" : "Message", render: (a) => h("a", { href: ctx.href(`/messages/${a.msgId}`), class: "attempt-msg" }, a.msgId) } : null,
       showEndpoint ? { title: "Endpoint", render: (a) => h("a", { href: ctx.href(`/endpoints/${a.endpointId}`) }, a.url) } : null,
       { title: "Status", render: (a) => statusBadge(a.status) },
       { title: "HTTP", render: (a) => httpBadge(a.responseStatusCode) },
@@ -223,7 +227,7 @@ export function attemptsTable(ctx, attempts, { showEndpoint = false, showMessage
         render: (a) =>
           h("details", { class: "response" }, h("summary", {}, "response"), code(a.response || "")),
       },
-      ctx.readOnly
+      ctx.readOnly || ctx.source
         ? null
         : {
             title: "",
@@ -264,21 +268,25 @@ export async function endpointDetail(ctx, target, endpointId) {
   const refresh = button("Refresh", (e) => busy(e.currentTarget, loadAttempts), { id: "refresh-attempts" });
 
   async function loadAttempts() {
-    const page = await ctx.api.list(`${base(ctx)}/attempt/endpoint/${enc(ep.id)}`, { limit: 250 });
+    const page = await ctx.api.list(attemptsPath(ctx, ep.id), { limit: 250 });
     mount(chartBox, successChart(page.data, { width: 640, height: 160, buckets: 24, title: ep.url }));
     mount(attemptsBox, attemptsTable(ctx, page.data.slice(0, 50)));
+    if (ctx.source) return; // the stats endpoint is an application's
     ctx.api.get(`${path}/stats`).then((s) => mount(stats, ["success", "pending", "sending", "fail"].map((k) => badge(`${k}: ${s[k] ?? 0}`)))).catch(() => {});
   }
 
-  const deliveries = ctx.noAttempts
-    ? [section("Delivery attempts", h("p", { class: "muted" }, ctx.noAttempts))]
-    : [
-        section("Delivery success over time", stats, chartBox),
-        section("Delivery attempts", h("div", { class: "actions" }, refresh), attemptsBox),
-      ];
+  const deliveries = [
+    section("Delivery success over time", stats, chartBox),
+    section(
+      "Delivery attempts",
+      ctx.source ? h("p", { class: "muted" }, "To send an event again, replay it from its page.") : null,
+      h("div", { class: "actions" }, refresh),
+      attemptsBox,
+    ),
+  ];
   mount(
     target,
-    h("p", { class: "crumbs" }, h("a", { href: ctx.href("/endpoints") }, "← Endpoints")),
+    h("p", { class: "crumbs" }, h("a", { href: ctx.href("/endpoints") }, ctx.source ? "← Destinations" : "← Endpoints")),
     h(
       "section",
       { class: "card" },
@@ -294,9 +302,8 @@ export async function endpointDetail(ctx, target, endpointId) {
     deliveries,
     secretBox(ctx, ep),
     headersBox(ctx, ep),
-    ctx.noAttempts || ctx.readOnly ? null : recoverBox(ctx, ep),
+    ctx.source || ctx.readOnly ? null : recoverBox(ctx, ep),
   );
-  if (ctx.noAttempts) return;
   try {
     await loadAttempts();
   } catch (err) {

@@ -1,4 +1,4 @@
-// Event types: list with their JSON Schemas, create or update, archive.
+// Event types: list with their JSON Schemas, create or update, archive and unarchive.
 
 import { enc } from "../lib/api.js";
 import { badge, busy, button, code, errorBox, field, h, mount, section, table, toast } from "../lib/dom.js";
@@ -46,7 +46,11 @@ export async function eventTypesView(api, target) {
             title: "",
             render: (t) =>
               t.archived
-                ? null
+                ? button("Unarchive", (e) => busy(e.currentTarget, async () => {
+                    await api.patch(`/api/v1/event-type/${enc(t.name)}`, { archived: false });
+                    toast(`${t.name} is active again`);
+                    await load();
+                  }), { class: "btn btn-small unarchive" })
                 : button("Archive", (e) => busy(e.currentTarget, async () => {
                     await api.delete(`/api/v1/event-type/${enc(t.name)}`);
                     toast(`${t.name} archived`);

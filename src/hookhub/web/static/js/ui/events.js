@@ -3,7 +3,7 @@
 import { enc } from "../lib/api.js";
 import { badge, busy, button, code, errorBox, field, formatTime, h, httpBadge, mount, section, statusBadge, table, toast } from "../lib/dom.js";
 import { form, formError, input, submit, textarea, value } from "../lib/forms.js";
-import { sourcePath } from "./sources.js";
+import { headerLines, sourcePath } from "./sources.js";
 
 function decodeRaw(raw) {
   try {
@@ -28,20 +28,46 @@ function kv(object) {
   return h("table", { class: "table kv" }, h("tbody", {}, entries.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : String(v))))));
 }
 
-function replyForm(api, evt, onDone) {
+// Common answer types, offered as suggestions; any other type may be typed in.
+const REPLY_TYPES = ["text/plain; charset=utf-8", "application/json", "application/xml", "text/html; charset=utf-8", "application/x-www-form-urlencoded"];
+
+function answerShown(response, lead) {
+  return h(
+    "div",
+    { id: "event-response" },
+    h("p", {}, lead, httpBadge(response.status), response.timedOut ? " — no reply came in time" : ""),
+    response.headers && Object.keys(response.headers).length ? kv(response.headers) : null,
+    response.body !== undefined && response.body !== null && response.body !== "" ? code(response.body) : null,
+  );
+}
+
+function replyForm(api, evt) {
   return form(
     { id: "reply-form" },
     [
       h("p", { class: "muted" }, "The caller is waiting for a reply. Answer it here:"),
-      field("Status", input("status", { type: "number", value: "200", min: 100, max: 599 })),
+      h("div", { class: "row" },
+        field("Status", input("status", { type: "number", value: "200", min: 200, max: 599, required: true })),
+        field("Content type", input("contentType", { list: "reply-types", placeholder: "text/plain" })),
+        h("datalist", { id: "reply-types" }, REPLY_TYPES.map((t) => h("option", { value: t })))),
+      field("Headers (one per line)", textarea("headers", { rows: 3, placeholder: "X-Request-Id: 42" })),
       field("Body", textarea("body", { rows: 3, value: "" })),
       formError(),
       submit("Send reply"),
     ],
     async (f) => {
-      await api.post(`/ingest/api/v1/reply/${enc(evt.replyId)}`, { status: Number(value(f, "status")), headers: {}, body: f.elements.namedItem("body").value });
+      const headers = headerLines(value(f, "headers"));
+      const contentType = value(f, "contentType");
+      if (contentType) {
+        for (const name of Object.keys(headers)) if (name.toLowerCase() === "content-type") delete headers[name];
+        headers["Content-Type"] = contentType;
+      }
+      // The body goes as text, so the caller gets exactly what was typed, with the type chosen.
+      const reply = { status: Number(value(f, "status")), headers, body: f.elements.namedItem("body").value };
+      await api.post(`/ingest/api/v1/reply/${enc(evt.replyId)}`, reply);
       toast("Reply sent");
-      onDone();
+      // The event records the answer once the caller has it; show what was sent meanwhile.
+      f.replaceWith(answerShown(reply, "Sent to the caller: "));
     },
   );
 }
@@ -99,15 +125,9 @@ export async function eventInspector(api, target, srcId, evtId) {
     section(
       "Reply",
       response
-        ? h(
-            "div",
-            { id: "event-response" },
-            h("p", {}, "The caller got ", httpBadge(response.status), response.timedOut ? " — no reply came in time" : ""),
-            response.headers && Object.keys(response.headers).length ? kv(response.headers) : null,
-            response.body !== undefined && response.body !== null && response.body !== "" ? code(response.body) : null,
-          )
+        ? answerShown(response, "The caller got ")
         : evt.replyId
-          ? replyForm(api, evt, () => eventInspector(api, target, srcId, evt.id))
+          ? replyForm(api, evt)
           : h("p", { class: "muted" }, "No reply recorded."),
     ),
     section("Delivery attempts", attempts),

@@ -16,9 +16,13 @@ const api = new Api("hookhub.ui.token");
 
 function sourceCtx(srcId) {
   const base = `/ingest/api/v1/source/${encodeURIComponent(srcId)}`;
-  // The attempts API covers applications' endpoints; a source's destinations have none to list yet.
-  const noAttempts = "Delivery attempts to a source's destinations are not listed here yet; replay an event from its inspector to send it again.";
-  return { api, base, noAttempts, href: (path) => `#/sources/${encodeURIComponent(srcId)}${path.replace(/^\/endpoints/, "/destinations")}` };
+  return {
+    api,
+    base,
+    source: true, // destinations: attempts are of events (replayed from the event's page), no resend or recover
+    attemptsPath: (epId) => `${base}/endpoint/${encodeURIComponent(epId)}/attempt`,
+    href: (path) => `#/sources/${encodeURIComponent(srcId)}${path.replace(/^\/endpoints/, "/destinations").replace(/^\/messages/, "/events")}`,
+  };
 }
 
 function appCtx(appId) {

@@ -1,7 +1,7 @@
 // Sources: list and create; one source's page with its ingest URL, live event tail and tester.
 
 import { enc } from "../lib/api.js";
-import { badge, busy, button, code, errorBox, field, formatTime, h, mount, section, table, toast } from "../lib/dom.js";
+import { badge, busy, button, code, errorBox, field, formatTime, h, mount, scroller, section, table, toast } from "../lib/dom.js";
 import { form, formError, input, optional, select, submit, textarea, value } from "../lib/forms.js";
 import { go, rerender } from "../lib/router.js";
 
@@ -32,6 +32,7 @@ export async function sourcesView(api, target) {
       table(
         [
           { title: "Name", render: (s) => h("a", { href: `#/sources/${s.id}`, class: "source-link" }, s.name) },
+          { title: "Type", render: (s) => h("span", { class: "source-type" }, sourceType(s)) },
           { title: "Ingest URL", render: (s) => h("code", { class: "wrap" }, s.ingestUrl || "") },
           { title: "Created", render: (s) => formatTime(s.createdAt) },
         ],
@@ -42,6 +43,12 @@ export async function sourcesView(api, target) {
   } catch (err) {
     mount(box, errorBox(err));
   }
+}
+
+// The provider whose requests a source verifies: its type, or the provider a generic source names.
+export function sourceType(source) {
+  const provider = source.config && source.config.provider;
+  return source.type === "generic-webhook" && provider ? provider : source.type || "generic-webhook";
 }
 
 // The key in the ingest URL (/webhook/{key}) is also what listeners connect with (/listen/{key}).
@@ -116,7 +123,8 @@ function liveTail(api, source, tbody, status) {
   };
 }
 
-function headerLines(text) {
+// "Name: value" lines (the tester's and the reply form's headers) as an object.
+export function headerLines(text) {
   const headers = {};
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
@@ -185,14 +193,15 @@ export async function sourceDetail(api, target, srcId, isCurrent) {
         h("dt", {}, "Ingest URL"), h("dd", {}, h("code", { id: "ingest-url", class: "wrap" }, source.ingestUrl || "")),
         h("dt", {}, "Listen"), h("dd", {}, h("code", { class: "wrap" }, source.ingestUrl ? source.ingestUrl.replace("/webhook/", "/listen/") : "")),
         h("dt", {}, "ID"), h("dd", {}, h("code", {}, source.id)),
+        h("dt", {}, "Type"), h("dd", { id: "source-type" }, sourceType(source)),
         h("dt", {}, "Auth"), h("dd", {}, (source.settings && source.settings.auth && source.settings.auth.type) || "none")),
       h("div", { class: "actions" },
         h("a", { class: "btn", href: `#/sources/${enc(source.id)}/settings`, id: "source-settings-link" }, "Settings"),
         h("a", { class: "btn", href: `#/sources/${enc(source.id)}/destinations`, id: "source-destinations-link" }, "Destinations"),
         rotate),
     ),
-    section("Events", h("p", {}, status), h("table", { class: "table events" },
-      h("thead", {}, h("tr", {}, ["Received", "Method", "Path", "Event type", "Body"].map((t) => h("th", {}, t)))), tbody)),
+    section("Events", h("p", {}, status), scroller(h("table", { class: "table events" },
+      h("thead", {}, h("tr", {}, ["Received", "Method", "Path", "Event type", "Body"].map((t) => h("th", {}, t)))), tbody))),
     testForm(api, source),
   );
   return liveTail(api, source, tbody, status);
