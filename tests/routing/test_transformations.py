@@ -18,6 +18,7 @@ from svix.api import (
     SvixOptions,
 )
 
+from tests.delivery.receiver import Reply
 from tests.support.waiting import wait_for
 
 # As Svix's documentation writes one: reshape the payload for a chat app, and say so in a header.
@@ -207,3 +208,34 @@ def test_a_source_destination_transformation(api, make_receiver):
     assert standardwebhooks.Webhook(secret).verify(got.body, got.headers) == {"kind": "opened"}
     event = api.get(f"/ingest/api/v1/source/{source['id']}/event/{got.webhook_id}").json()
     assert json.loads(event["body"]) == {"action": "opened", "number": 7}
+
+
+def test_a_cancelled_delivery_announces_nothing(make_server, make_receiver):
+    ops, receiver = make_receiver(), make_receiver()
+    ops_secret = "whsec_" + "b3BzLXNlY3JldC1vcHMtc2VjcmV0LW9wcw=="
+    srv = make_server(
+        {
+            "HOOKHUB_RETRY_SCHEDULE": "0",  # one attempt, then failed for good: "exhausted" at once
+            "HOOKHUB_OPERATIONAL_WEBHOOK_URL": ops.url,
+            "HOOKHUB_OPERATIONAL_WEBHOOK_SECRET": ops_secret,
+        }
+    )
+    client = _client(srv)
+    app = client.application.create(ApplicationIn(name="cancel quietly"))
+    ep = client.endpoint.create(app.id, EndpointIn(url=receiver.url))
+    code = "function handler(w) { if (w.payload.drop) { w.cancel = true; } return w; }"
+    client.endpoint.transformation.patch(app.id, ep.id, EndpointTransformationPatch(code=code, enabled=True))
+    receiver.reply_with(Reply(status=500))
+    dropped = client.message.create(app.id, MessageIn(event_type="a", payload={"drop": True}))
+    failed = client.message.create(app.id, MessageIn(event_type="a", payload={"drop": False}))
+
+    def announced() -> list[dict]:
+        return [standardwebhooks.Webhook(ops_secret).verify(r.body, r.headers) for r in ops.requests]
+
+    # The failed one is announced as exhausted; the cancelled one never is.
+    wait_for(lambda: any(a["type"] == "message.attempt.exhausted" for a in announced()))
+    with httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {srv.token}"}) as api:
+        [row] = api.get(f"/api/v1/app/{app.id}/msg/{dropped.id}/delivery").json()["data"]
+    assert row["status"] == "filtered"
+    exhausted = [a["data"]["msgId"] for a in announced() if a["type"] == "message.attempt.exhausted"]
+    assert exhausted == [failed.id]

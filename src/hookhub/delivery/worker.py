@@ -386,8 +386,8 @@ class DeliveryWorker:
     def _announce(self, result: Result) -> None:
         """Operational webhooks for what a result changes (written with it by ``_flush``)."""
         job = result.job
-        if job is None or not self.operational.enabled:
-            return
+        if job is None or not result.attempted or not self.operational.enabled:
+            return  # nothing was attempted (cancelled by a transformation): nothing to announce
         attempt_id = result.attempt_id or ""
         attempts_made = result.claimed.attempt_count + 1
         at = result.created_at or utcnow()
