@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # On SIGTERM a worker lets in-flight sends finish for this long (at most the request
     # timeout), then cancels the rest: each is recorded as a failed attempt and due again at once.
     shutdown_grace_seconds: float = Field(10.0, ge=0)
+    # JavaScript transformations (docs/routing.md): the time limit of one run, and the threads
+    # that run them beside the event loop.
+    transformation_timeout_ms: int = Field(50, ge=1, le=10_000)
+    transformation_threads: int = Field(2, ge=1, le=64)
     disable_endpoint_after_seconds: int = 5 * 24 * 3600
     allow_private_networks: str = ""
     # Peers whose X-Forwarded-For names the client (an event's sourceIp): addresses or CIDRs, or *.

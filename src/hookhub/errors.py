@@ -10,6 +10,7 @@ HookhubError
 ├── Conflict            409 conflict
 ├── PayloadTooLarge     413 payload_too_large
 ├── ValidationFailed    422 validation (detail is a list of {loc, msg, type})
+├── TransformationFailed 422 transformation_failed (the JavaScript error)
 ├── RateLimited         429 rate_limited
 ├── HeadTooLarge        431 head_too_large (from the HTTP layer)
 ├── InternalError       500 internal_error (an unexpected exception; the server logs it)
@@ -42,6 +43,12 @@ class BadRequest(HookhubError):
     """The request is malformed."""
 
     status, code = 400, "bad_request"
+
+
+class TransformationFailed(HookhubError):
+    """The transformation failed."""
+
+    status, code = 422, "transformation_failed"
 
 
 class Unauthorized(HookhubError):

@@ -50,7 +50,9 @@ class Job:
     endpoint_uid: str | None
     msg_event_id: str | None
     failing_since: datetime | None
-    event_type: str | None = None  # an inbound event's (for republishing it as a message)
+    event_type: str | None = None  # the message's or inbound event's
+    transformation: str | None = None  # the endpoint's JavaScript, when enabled
+    method: str = "POST"  # a transformation may choose PUT or PATCH
 
     @property
     def subject_id(self) -> str:
@@ -77,6 +79,8 @@ class Result:
     cancelled: str | None = None
     created_at: datetime | None = None
     attempt_id: str | None = None
+    # The delivery's final status when it is neither sent nor failed (a transformation cancelled it).
+    final_status: str | None = None
 
 
 # A delivery row's status as Svix's MessageStatus, and Svix's status texts.

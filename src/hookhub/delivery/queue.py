@@ -155,9 +155,9 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
     }
     messages = {}
     if message_ids:
-        query = sa.select(message.c.id, message.c.payload, message.c.event_id, message.c.app_id).where(
-            message.c.id.in_(message_ids)
-        )
+        query = sa.select(
+            message.c.id, message.c.payload, message.c.event_id, message.c.app_id, message.c.event_type
+        ).where(message.c.id.in_(message_ids))
         messages = {row.id: row for row in conn.execute(query)}
     events = {}
     if event_ids:
@@ -179,6 +179,7 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
                 skipped.append(_cancelled(item, "message payload no longer stored"))
                 continue
             body, content_type, msg_event_id = msg.payload.encode(), "application/json", msg.event_id
+            event_type = msg.event_type
         else:
             evt = events.get(item.event_id)
             if evt is None:
@@ -201,6 +202,7 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
                 msg_event_id=msg_event_id,
                 failing_since=ep.failing_since,
                 event_type=event_type,
+                transformation=ep.transformation if ep.transformation_enabled else None,
             )
         )
     return jobs, skipped
@@ -252,7 +254,9 @@ async def record(
         if res.success and res.attempted:
             successes.append(item.id)  # the common case: one UPDATE for all of them
             continue
-        if res.retry_in is not None:
+        if res.final_status is not None:
+            status, next_at = res.final_status, None
+        elif res.retry_in is not None:
             status, next_at = "pending", now + timedelta(seconds=res.retry_in)
         else:
             status, next_at = "failed", None

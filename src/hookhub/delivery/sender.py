@@ -91,8 +91,11 @@ class Sender:
         for session in sessions.values():
             await session.close()
 
-    async def post(self, url: str, headers: dict[str, str], body: bytes, *, guard: bool = True) -> Response:
-        """POST ``body``; ``guard=False`` only for operator-set URLs (operational webhooks)."""
+    async def post(
+        self, url: str, headers: dict[str, str], body: bytes, *, guard: bool = True, method: str = "POST"
+    ) -> Response:
+        """POST ``body`` (or ``method``: a transformation may choose PUT or PATCH); ``guard=False``
+        only for operator-set URLs (operational webhooks)."""
         try:
             target = destination_url(url)  # the host exactly as aiohttp will connect to it
         except ValueError as exc:
@@ -107,7 +110,7 @@ class Sender:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):
-                status, text, retry_after = await self._exchange(target, headers, body, guard)
+                status, text, retry_after = await self._exchange(target, headers, body, guard, method)
         except Exception as exc:  # whatever went wrong, it is this attempt's outcome
             status, text, retry_after = 0, self._failure(exc, target), None
         finally:
@@ -116,10 +119,11 @@ class Sender:
         return Response(status, text[:RESPONSE_LIMIT], duration, retry_after)
 
     async def _exchange(
-        self, target: URL, headers: dict[str, str], body: bytes, guard: bool
+        self, target: URL, headers: dict[str, str], body: bytes, guard: bool, method: str
     ) -> tuple[int, str, float | None]:
         session = self._session_for(guard)
-        async with session.post(target, data=body, headers=headers, allow_redirects=False) as resp:
+        sending = session.request(method, target, data=body, headers=headers, allow_redirects=False)
+        async with sending as resp:
             kept = bytearray()
             received = 0
             try:

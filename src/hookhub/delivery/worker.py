@@ -31,6 +31,7 @@ from hookhub.delivery.sender import Response, Sender
 from hookhub.delivery.signing import signed_headers
 from hookhub.delivery.wakeup import Wakeup
 from hookhub.metrics import Metrics
+from hookhub.routing import transformations
 from hookhub.store.db import Database
 from hookhub.store.outage import log_failure
 from hookhub.store.types import utcnow
@@ -79,6 +80,9 @@ class DeliveryWorker:
             db,
             settings.retry_delays,
             lease_seconds=self.lease_seconds,
+        )
+        self.transformer = transformations.shared(
+            settings.transformation_threads, settings.transformation_timeout_ms
         )
         self.shutdown_grace = min(settings.shutdown_grace_seconds, settings.request_timeout_seconds)
         self._inflight: dict[str, asyncio.Task[None]] = {}
@@ -223,6 +227,11 @@ class DeliveryWorker:
                 if wait > 0:
                     await asyncio.sleep(wait)
             started = utcnow()
+            if job.transformation and not republish.is_republish(job.url):
+                stopped = await self._transform(job, started)
+                if stopped is not None:  # failed or cancelled: nothing to send
+                    self._push([stopped])
+                    return
             if republish.is_republish(job.url):
                 response = await republish.deliver(
                     self.db,
@@ -244,12 +253,33 @@ class DeliveryWorker:
         except Exception:
             log_failure(log, "delivery %s failed unexpectedly; it will be retried", job.claimed.id)
 
+    async def _transform(self, job: Job, started: datetime) -> Result | None:
+        """Run the endpoint's transformation on ``job`` (changing what is sent, never what is
+        stored); a failed attempt with the JavaScript error, a ``filtered`` delivery if the
+        transformation cancels it, or None to send."""
+        assert job.transformation is not None
+        began = time.perf_counter()
+        try:
+            given = transformations.input_of(job.event_type or "", job.body, job.content_type, job)
+            out = await self.transformer.run(job.claimed.endpoint_id, job.transformation, given)
+        except transformations.TransformationError as exc:
+            duration = int((time.perf_counter() - began) * 1000)
+            return self._decide(job, Response(0, f"Transformation failed: {exc}", duration), started)
+        if out.cancel:
+            reason = "cancelled by the endpoint's transformation"
+            return Result(
+                job.claimed, job, 0, reason, 0, success=False, attempted=False, final_status="filtered"
+            )
+        job.url, job.method, job.custom_headers = out.url, out.method, out.headers
+        job.body, job.content_type = transformations.body_of(out.payload, job.body, job.content_type)
+        return None
+
     async def _send(self, job: Job, started: datetime) -> Response:
         """The HTTP attempt; one cancelled at shutdown is recorded as a failed attempt, due
         again at once (the receiver may have got it: say so in its history)."""
         began = time.perf_counter()
         try:
-            return await self.sender.post(job.url, self._headers(job), job.body)
+            return await self.sender.post(job.url, self._headers(job), job.body, method=job.method)
         except asyncio.CancelledError:
             if self._stopping:
                 duration = int((time.perf_counter() - began) * 1000)
@@ -356,8 +386,8 @@ class DeliveryWorker:
     def _announce(self, result: Result) -> None:
         """Operational webhooks for what a result changes (written with it by ``_flush``)."""
         job = result.job
-        if job is None or not self.operational.enabled:
-            return
+        if job is None or not result.attempted or not self.operational.enabled:
+            return  # nothing was attempted (cancelled by a transformation): nothing to announce
         attempt_id = result.attempt_id or ""
         attempts_made = result.claimed.attempt_count + 1
         at = result.created_at or utcnow()

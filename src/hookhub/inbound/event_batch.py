@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, matching_endpoint_ids
+from hookhub.routing.documents import inbound_document
+from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, route
 from hookhub.store.raw_insert import RawInsert, fetch_rows
 from hookhub.store.tables import delivery, event, event_dedupe
 from hookhub.store.types import utcnow
@@ -38,7 +39,7 @@ COLUMNS = (
 _INSERT_EVENTS = RawInsert(event, COLUMNS)
 _INSERT_DELIVERIES = RawInsert(delivery, DELIVERY_COLUMNS)
 _PG_DESTINATIONS = (
-    "SELECT source_id, id, filter_types, channels FROM endpoint "
+    "SELECT source_id, id, filter_types, channels, filter FROM endpoint "
     "WHERE source_id = ANY($1::text[]) AND disabled = false"
 )
 
@@ -47,7 +48,7 @@ _PG_DESTINATIONS = (
 def _sqlite_destinations(count: int) -> str:
     marks = ", ".join("?" * count)
     return (
-        "SELECT source_id, id, filter_types, channels FROM endpoint "
+        "SELECT source_id, id, filter_types, channels, filter FROM endpoint "
         f"WHERE source_id IN ({marks}) AND disabled = 0"
     )
 
@@ -87,8 +88,11 @@ def write_events(conn: sa.Connection, rows: list[dict[str, Any]], first_delay: f
     deliveries: list[dict[str, Any]] = []
     for row in rows:
         # Inbound events carry no channels: a destination restricted to channels gets none.
-        targets = matching_endpoint_ids(destinations.get(row["source_id"], ()), row["event_type"] or "", None)
+        candidates = destinations.get(row["source_id"], ())
+        targets, filtered = route(candidates, row["event_type"] or "", None, lambda row=row: _document(row))
         deliveries += delivery_rows(targets, event_id=row["id"], now=now, first_delay=first_delay)
+        if filtered:
+            deliveries += delivery_rows(filtered, event_id=row["id"], now=now, status="filtered")
     if deliveries:
         _INSERT_DELIVERIES.run(conn, deliveries)
     return len(deliveries)
@@ -101,9 +105,16 @@ def _destinations(conn: sa.Connection, source_ids: Iterable[str]) -> dict[str, l
     else:
         rows = fetch_rows(conn, _PG_DESTINATIONS, [wanted])
     found: dict[str, list[Destination]] = {}
-    for source_id, endpoint_id, filter_types, channels in rows:
-        found.setdefault(source_id, []).append(Destination.from_driver(endpoint_id, filter_types, channels))
+    for source_id, endpoint_id, filter_types, channels, content_filter in rows:
+        found.setdefault(source_id, []).append(
+            Destination.from_driver(endpoint_id, filter_types, channels, content_filter)
+        )
     return found
+
+
+def _document(row: dict[str, Any]) -> dict[str, Any]:
+    """What destination filters see: the body as the pipeline parsed it (``payload``)."""
+    return inbound_document(row.get("payload"), row["headers"], row["query"], row["path"], row["method"])
 
 
 def _without_duplicates(

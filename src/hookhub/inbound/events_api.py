@@ -19,11 +19,12 @@ from hookhub.inbound.api import PREFIX, page_args
 from hookhub.inbound.ingest_app import IngestApp
 from hookhub.inbound.models import TestRequestIn
 from hookhub.inbound.service import inbound_for
-from hookhub.outbound.attempts import render_attempt
+from hookhub.outbound.attempts import deliveries_page, render_attempt
 from hookhub.outbound.endpoints import find_endpoint
 from hookhub.outbound.wire import json_response, parse_body
+from hookhub.routing.documents import stored_event_document
 from hookhub.store.fanout import enqueue_for_event
-from hookhub.store.tables import attempt, event
+from hookhub.store.tables import attempt, delivery, event
 
 router = APIRouter(tags=["Source events"])
 
@@ -106,6 +107,19 @@ async def list_event_attempts(
     return json_response(result)
 
 
+@router.get(PREFIX + "/{source_ref}/event/{event_id}/delivery")
+async def list_event_deliveries(
+    runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, event_id: str, request: Request
+) -> Response:
+    """One row per destination the event was routed to, with its status (``filtered`` included)."""
+    page = Page(**page_args(request))
+    async with runtime.db.read() as conn:
+        found = await store.get(conn, source_ref)
+        row = await _event(conn, found.id, event_id)
+        result = await deliveries_page(conn, delivery.c.event_id == row.id, page)
+    return json_response(result)
+
+
 @router.get(PREFIX + "/{source_ref}/endpoint/{endpoint_ref}/attempt")
 async def list_destination_attempts(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, endpoint_ref: str, request: Request
@@ -138,6 +152,7 @@ async def replay_event(
             source_id=found.id,
             event_id=row.id,
             event_type=row.event_type or "",
+            document=lambda: stored_event_document(row),
             trigger_type=int(Trigger.MANUAL),
         )
     if added:

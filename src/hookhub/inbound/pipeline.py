@@ -256,6 +256,7 @@ def event_row(
         "reply_id": reply_id,
         "response": None if reply_id else {"status": source.response.status},
         "retention": source.retention,  # the batch sets received_at and expires_at
+        "payload": payload,  # not stored: what destination filters match the body as
     }
     if dedupe_key is not None and source.dedupe is not None:
         row["dedupe_key"], row["dedupe_window"] = dedupe_key, source.dedupe.window_seconds

@@ -6,6 +6,11 @@
 ``GET  /api/v1/app/{app}/msg/{msg}/endpoint``         endpoints a message was sent to, with status
 ``GET  /api/v1/app/{app}/endpoint/{ep}/msg``          messages sent to an endpoint, with status
 ``POST /api/v1/app/{app}/msg/{msg}/endpoint/{ep}/resend``
+``GET  /api/v1/app/{app}/msg/{msg}/delivery``         hookhub: one row per endpoint the message was
+                                                      routed to, ``filtered`` ones included
+
+The Svix lists leave out endpoints whose content filter refused the message (Svix never lists
+an endpoint a message did not go to).
 """
 
 from __future__ import annotations
@@ -241,7 +246,7 @@ async def list_attempted_destinations(
         query = (
             sa.select(endpoint, delivery.c.status.label("delivery_status"), delivery.c.next_attempt_at)
             .select_from(delivery.join(endpoint, endpoint.c.id == delivery.c.endpoint_id))
-            .where(delivery.c.message_id == found_msg)
+            .where(delivery.c.message_id == found_msg, delivery.c.status != "filtered")
         )
         out = await paginate(conn, query, endpoint.c.id, page, _render_destination)
     return json_response(out)
@@ -294,7 +299,7 @@ async def list_attempted_messages(
         query = (
             sa.select(message, delivery.c.status.label("delivery_status"), delivery.c.next_attempt_at)
             .select_from(delivery.join(message, message.c.id == delivery.c.message_id))
-            .where(delivery.c.endpoint_id == ep.id)
+            .where(delivery.c.endpoint_id == ep.id, delivery.c.status != "filtered")
         )
         if status is not None:
             query = query.where(delivery.c.status == _STATUS_BY_NUMBER.get(status, "canceled"))
@@ -328,3 +333,33 @@ async def resend(
         await manual.resend(conn, found_msg, ep.id)
     runtime.deliveries_enqueued()
     return json_response({}, 202)
+
+
+def render_delivery(row: Any) -> dict[str, Any]:
+    """A delivery row as hookhub's delivery lists show it (status by name, ``filtered`` included)."""
+    return {
+        "id": row.id,
+        "endpointId": row.endpoint_id,
+        "status": row.status,
+        "attemptCount": row.attempt_count,
+        "nextAttempt": row.next_attempt_at if row.status == "pending" else None,
+        "createdAt": row.created_at,
+        "updatedAt": row.updated_at,
+    }
+
+
+async def deliveries_page(
+    conn: AsyncConnection, condition: sa.ColumnElement[bool], page: Page
+) -> dict[str, Any]:
+    query = sa.select(delivery).where(condition)
+    return await paginate(conn, query, delivery.c.id, page, render_delivery)
+
+
+@router.get("/msg/{msg_id}/delivery", summary="List a message's deliveries, filtered ones included")
+async def list_message_deliveries(
+    runtime: RuntimeDep, principal: PrincipalDep, app_id: str, msg_id: str, page: Annotated[Page, Depends()]
+) -> Response:
+    async with runtime.db.read() as conn:
+        _, found_msg, _ = await _scope(conn, principal, app_id, msg=msg_id)
+        out = await deliveries_page(conn, delivery.c.message_id == found_msg, page)
+    return json_response(out)

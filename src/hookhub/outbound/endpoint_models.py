@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 from hookhub.api.models import ApiModel, ThrottleRate, Uid, UtcTime, Version
 from hookhub.http.fields import field_problem
 from hookhub.outbound.wire import check_endpoint_url
+from hookhub.routing.filters import FilterError, compile_filter
 
 SECRET_PREFIX = "whsec_"
 EventTypeName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.]+$", max_length=256)]
@@ -40,6 +41,13 @@ class EndpointFields(ApiModel):
     metadata: dict[str, str] | None = None
     throttle_rate: ThrottleRate | None = None
     rate_limit: ThrottleRate | None = None
+    # hookhub's content filter (docs/routing.md); null or {} for none.
+    filter: dict[str, Any] | None = None
+
+    @field_validator("filter")
+    @classmethod
+    def _filter(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return check_filter(value)
 
     @field_validator("uid")
     @classmethod
@@ -77,6 +85,8 @@ class EndpointFields(ApiModel):
                 values[name] = bool(self.disabled)
             elif name == "metadata":
                 values[name] = self.metadata or {}
+            elif name == "filter":
+                values[name] = self.filter or None
             elif name in type(self).model_fields:
                 values[name] = getattr(self, name)
         return values
@@ -96,6 +106,7 @@ class EndpointUpsert(EndpointFields):
         return {"url", "description", "uid", "version", "disabled", "filter_types", "channels"} | {
             "metadata",
             "throttle_rate",
+            "filter",
         }
 
 
@@ -144,6 +155,16 @@ class HeadersIn(ApiModel):
 
 class HeadersPatch(HeadersIn):
     delete_headers: list[str] | None = None
+
+
+def check_filter(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A filter that compiles, or a ValueError naming the bad operator and its JSON path."""
+    if value:
+        try:
+            compile_filter(value)
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+    return value
 
 
 def normalise_secret(value: str) -> str:
@@ -197,6 +218,7 @@ def render_endpoint(row: Row) -> dict[str, Any]:
         "metadata": row.metadata,
         "throttleRate": row.throttle_rate,
         "rateLimit": row.throttle_rate,
+        "filter": row.filter,
         "createdAt": row.created_at,
         "updatedAt": row.updated_at,
     }

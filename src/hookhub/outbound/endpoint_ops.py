@@ -120,6 +120,7 @@ async def stats(
             "sending": counts.get("sending", 0),
             "fail": counts.get("failed", 0),
             "canceled": 0,
+            "filtered": counts.get("filtered", 0),  # hookhub: refused by the endpoint's filter
         }
     )
 

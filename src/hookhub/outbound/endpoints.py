@@ -22,7 +22,8 @@ To mount it for inbound sources (destinations), write a resolver with this signa
 
 The prefix must contain exactly one path parameter (the owner's id or uid); the router adds
 ``/{endpoint_id}`` and below. Routes: list/create, get/put/patch/delete, ``/secret``,
-``/secret/rotate``, ``/headers`` (GET/PUT/PATCH) — the Svix endpoint API, with identical JSON.
+``/secret/rotate``, ``/headers`` (GET/PUT/PATCH) — the Svix endpoint API, with identical JSON —
+and the routing routes of ``endpoint_routing.py`` (filter test, transformation).
 The data functions below (``create_endpoint``, ``find_endpoint`` …) take the same
 ``owner_column`` and can be called directly inside one's own ``db.write()`` transaction.
 """
@@ -59,6 +60,7 @@ from hookhub.outbound.endpoint_models import (
     render_endpoint,
     render_headers,
 )
+from hookhub.outbound.endpoint_routing import add_routing_routes
 from hookhub.outbound.wire import json_response, no_content
 from hookhub.store.tables import endpoint
 from hookhub.store.types import utcnow
@@ -334,4 +336,5 @@ def build_endpoint_router(
         runtime.tasks_started()
         return json_response(tasks.render(task), 202)
 
+    add_routing_routes(router, item, owner, owner_column, find_endpoint)
     return router

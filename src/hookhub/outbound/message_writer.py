@@ -28,8 +28,9 @@ from hookhub import ids
 from hookhub.auth.tokens import Principal
 from hookhub.errors import Conflict, HookhubError, NotFound, validation_error
 from hookhub.outbound.message_models import MessageIn
+from hookhub.routing.documents import outbound_document
 from hookhub.runtime import Runtime
-from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, matching_endpoint_ids
+from hookhub.store.fanout import DELIVERY_COLUMNS, Destination, delivery_rows, route
 from hookhub.store.group_commit import GroupCommitter
 from hookhub.store.outage import DatabaseUnavailable
 from hookhub.store.raw_insert import RawInsert, fetch_rows
@@ -77,7 +78,7 @@ class _App:
 
 
 _APPS_SQL = (
-    "SELECT a.id, a.uid, e.id, e.filter_types, e.channels FROM application AS a "
+    "SELECT a.id, a.uid, e.id, e.filter_types, e.channels, e.filter FROM application AS a "
     "LEFT OUTER JOIN endpoint AS e ON e.app_id = a.id AND e.disabled = {false} "
     "WHERE a.id {refs} OR a.uid {refs}"
 )
@@ -106,14 +107,14 @@ def _load_apps(conn: sa.Connection, refs: set[str]) -> dict[str, _App]:
     else:
         rows = fetch_rows(conn, _PG_APPS_SQL, [wanted])
     apps: dict[str, _App] = {}
-    for app_id, app_uid, endpoint_id, filter_types, channels in rows:
+    for app_id, app_uid, endpoint_id, filter_types, channels, content_filter in rows:
         app = apps.get(app_id)
         if app is None:
             app = apps[app_id] = _App(app_id, [])
             if app_uid is not None:
                 apps[app_uid] = app
         if endpoint_id is not None:
-            app.endpoints.append(Destination.from_driver(endpoint_id, filter_types, channels))
+            app.endpoints.append(Destination.from_driver(endpoint_id, filter_types, channels, content_filter))
     return apps
 
 
@@ -199,10 +200,16 @@ def _write(
         row["created_at"] = now
         row["payload_expires_at"] = expiries.of(item.body)
         messages.append(row)
-        targets = matching_endpoint_ids(app.endpoints, item.body.event_type, item.body.channels)
-        deliveries += delivery_rows(
-            targets, message_id=row["id"], due_at=item.body.deliver_at or due, now=now
+        body = item.body
+        targets, filtered = route(
+            app.endpoints,
+            body.event_type,
+            body.channels,
+            lambda body=body: outbound_document(body.payload, body.event_type, body.channels, body.tags),
         )
+        deliveries += delivery_rows(targets, message_id=row["id"], due_at=body.deliver_at or due, now=now)
+        if filtered:
+            deliveries += delivery_rows(filtered, message_id=row["id"], now=now, status="filtered")
         outcomes.append(len(targets))
     if messages:
         try:

@@ -93,6 +93,10 @@ endpoint = sa.Table(
     sa.Column("metadata", Json, nullable=False),
     sa.Column("headers", EncryptedJson, nullable=False),  # may carry credentials for the receiver
     sa.Column("throttle_rate", sa.Integer),
+    # A content filter (routing/filters.py) and a JavaScript transformation (routing/transformations.py).
+    sa.Column("filter", Json),
+    sa.Column("transformation", sa.Text),
+    sa.Column("transformation_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
     # Current signing secret (whsec_…) and the previous ones still valid: [{"key", "expiresAt"}].
     sa.Column("secret", EncryptedText, nullable=False),
     sa.Column("previous_secrets", EncryptedJson, nullable=False),
@@ -155,7 +159,7 @@ delivery = sa.Table(
     sa.Column("endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), nullable=False),
     sa.Column("message_id", sa.String(40), sa.ForeignKey("message.id", ondelete="CASCADE")),
     sa.Column("event_id", sa.String(40), sa.ForeignKey("event.id", ondelete="CASCADE")),
-    # pending | sending | success | failed
+    # pending | sending | success | failed | filtered (the endpoint's filter refused the event)
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempt_count", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", UtcDateTime),

@@ -1,0 +1,2 @@
+"""Routing by content: filters (``filters``, the documents they see in ``documents``) and
+JavaScript transformations (``transformations``)."""
