@@ -182,6 +182,8 @@ class BackendRun:
         else:
             with fresh_database(self.backend, self.workdir) as database_url:
                 self._two_processes(procs.Hookhub(database_url, self.workdir, self.source_dir))
+        with fresh_database(self.backend, self.workdir) as database_url:
+            self._transformed(procs.Hookhub(database_url, self.workdir, self.source_dir))
         if self.deadline is not None and time.monotonic() > self.deadline:
             self.rows.append(
                 Row("4. end-to-end message -> receiver", "skipped (the run's time budget is spent)")
@@ -294,6 +296,33 @@ class BackendRun:
                 self._guard(f"2. ingest requests/s, serve --workers {workers}", ingest)
             finally:
                 serve.stop()
+
+    def _transformed(self, hub: procs.Hookhub) -> None:
+        """Step 3 again with a small JavaScript transformation on the endpoint: what it costs."""
+        serve = hub.serve("--no-worker", name=f"{self.backend}-serve-transformed")
+        try:
+            client = httpx.Client(base_url=hub.url, headers=hub.headers, timeout=30)
+
+            def transformed() -> list[Row]:
+                out = setup.app_with_endpoint(client, self.peers.receiver_url)
+                setup.transform_endpoints(client, out.app_id)
+                _, created = self.message_create(hub, out, serve)
+                rows = self.deliveries(hub, serve, created)
+                plain = next((r for r in self.rows if r.label.startswith("3. deliveries/s")), None)
+                drained = rows[0]
+                label = (
+                    "3. deliveries/s, a transformation on the endpoint"
+                    + drained.label[len("3. deliveries/s") :]
+                )
+                # Against the plain step 3 of this run: what the transformation costs.
+                versus = ""
+                if plain is not None and rate_value(plain.value):
+                    versus = f"{rate_value(drained.value) / rate_value(plain.value):.2f}x of plain"
+                return [Row(label, drained.value, drained.baseline, drained.ratio, "", versus)]
+
+            self._guard("3. deliveries/s, a transformation on the endpoint", transformed)
+        finally:
+            serve.stop()
 
     def _light_load(self, hub: procs.Hookhub) -> None:
         """Step 4 on ``serve`` with its embedded worker, the default way to run hookhub."""
@@ -485,3 +514,11 @@ class BackendRun:
         if rss is None:
             return Row(label, "n/a (process gone)")
         return Row(label, f"{rss:.0f} MiB", f"{base:.0f} MiB", times(rss, base))
+
+
+def rate_value(text: str) -> float:
+    """``"12,345/s"`` → 12345.0 (0 when the cell holds no rate)."""
+    try:
+        return float(text.split("/", 1)[0].replace(",", ""))
+    except ValueError:
+        return 0.0

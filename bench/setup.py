@@ -46,6 +46,27 @@ def app_with_endpoint(client: httpx.Client, receiver_url: str) -> Outbound:
     return Outbound(app_id=app_id, msg_path=msg_path)
 
 
+# A small Svix-style transformation: reshape the payload, add a header.
+TRANSFORMATION = """function handler(webhook) {
+  webhook.payload = {kind: webhook.eventType, data: webhook.payload};
+  webhook.headers["x-transformed"] = "1";
+  return webhook;
+}"""
+
+
+def transform_endpoints(client: httpx.Client, app_id: str) -> None:
+    """Give every endpoint of the application ``TRANSFORMATION``, switched on."""
+    endpoints = _check(client.get(f"/api/v1/app/{app_id}/endpoint/"), "list endpoints")["data"]
+    for endpoint in endpoints:
+        answer = client.patch(
+            f"/api/v1/app/{app_id}/endpoint/{endpoint['id']}/transformation",
+            json={"code": TRANSFORMATION, "enabled": True},
+        )
+        if answer.status_code == 404:
+            raise NotAvailable("no transformations in this version")
+        answer.raise_for_status()
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     id: str
