@@ -263,7 +263,12 @@ def receive(
 @app.command()
 def listen(
     source: Annotated[str, typer.Argument(help="The source's id (src_…) or uid.")],
-    forward_to: Annotated[str, typer.Option("--forward-to", help="Local URL to replay each event to.")],
+    forward_to: Annotated[
+        str | None,
+        typer.Option(
+            "--forward-to", help="Local URL to replay each event to (without it: print each event)."
+        ),
+    ] = None,
     server: Annotated[
         str | None, typer.Option(help="hookhub's base URL (default: this machine's configured one).")
     ] = None,
@@ -274,12 +279,37 @@ def listen(
     key: Annotated[
         list[str] | None, typer.Option("--key", help="Routing key to listen for (repeatable).")
     ] = None,
+    events: Annotated[
+        list[str] | None,
+        typer.Option("--events", help="Event types to keep, comma-separated or repeated; * and ? match."),
+    ] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("-H", "--header", help="'Name: value' added to forwarded requests.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="After a restart, continue after the last event handled (a state file).")
+    ] = False,
 ) -> None:
     """Relay a source's events to a local server, and its responses back as replies."""
-    from hookhub.relay.listen_cli import Forwarder, ListenError
+    from hookhub.relay.listen_cli import Forwarder, ListenError, parse_header_options, state_file_for
 
     base = (server or _settings().base_url).rstrip("/")
-    forwarder = Forwarder(base, source, forward_to, token=token, secret=secret, keys=key or [])
+    try:
+        headers = parse_header_options(header or [])
+    except ValueError as exc:
+        typer.echo(f"hookhub listen: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    forwarder = Forwarder(
+        base,
+        source,
+        forward_to,
+        token=token,
+        secret=secret,
+        keys=key or [],
+        events=[part.strip() for value in events or [] for part in value.split(",") if part.strip()],
+        headers=headers,
+        state_file=state_file_for(base, source) if resume else None,
+    )
     try:
         asyncio.run(forwarder.run())
     except ListenError as exc:

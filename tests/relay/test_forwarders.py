@@ -22,6 +22,7 @@ from tests.relay.clients import sse_listener
 from tests.relay.e2e import create_source, ingest_url, post
 from tests.relay.receiver import Received, receiver
 from tests.support.server import ServerProcess, free_port, hookhub_command
+from tests.support.waiting import wait_for
 
 SMEE = Path(__file__).parent / "node" / "node_modules" / "smee-client" / "bin" / "smee.js"
 
@@ -325,3 +326,91 @@ def test_hookhub_listen_follows_a_rotated_key(server: ServerProcess, processes: 
         response = httpx.post(rotated["ingestUrl"], json={"after": "rotation"}, timeout=30)
         assert response.status_code == 200
         assert json.loads(local.next().body) == {"after": "rotation"}
+
+
+def test_hookhub_listen_prints_events_when_it_forwards_nowhere(
+    server: ServerProcess, processes: list[Process]
+) -> None:
+    source = create_source(server, settings={"eventTypeFrom": "body.type"})
+    listen = Process(
+        hookhub_command("listen", source["id"], "--server", server.url),
+        env={**server.env, "HOOKHUB_TOKEN": server.token},
+    )
+    processes.append(listen)
+    listen.wait_for("printing events")
+    answer = httpx.post(
+        ingest_url(server, source) + "/orders?x=1",
+        json={"type": "order.paid", "amount": 4200},
+        headers={"x-shop": "acme"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    line = listen.wait_for("POST /orders?x=1")
+    assert "order.paid" in line and answer.headers["x-hookhub-event-id"] in line
+    listen.wait_for("x-shop: acme")
+    listen.wait_for('"amount": 4200')
+
+
+def test_hookhub_listen_keeps_the_event_types_asked_for_and_adds_headers(
+    server: ServerProcess, processes: list[Process]
+) -> None:
+    source = create_source(server, settings={"eventTypeFrom": "body.type"})
+    with receiver() as local:
+        listen = Process(
+            hookhub_command(
+                "listen", source["id"], "--forward-to", local.url, "--server", server.url,
+                "--events", "order.*,refund.created", "-H", "X-Local-Key: dev-123",
+            ),
+            env={**server.env, "HOOKHUB_TOKEN": server.token},
+        )  # fmt: skip
+        processes.append(listen)
+        listen.wait_for("Connected")
+        for kind in ("customer.updated", "order.paid", "refund.failed", "refund.created"):
+            assert httpx.post(ingest_url(server, source), json={"type": kind}, timeout=30).status_code == 200
+        got = [local.next(), local.next()]
+        assert [json.loads(request.body)["type"] for request in got] == ["order.paid", "refund.created"]
+        assert all(request.headers["x-local-key"] == "dev-123" for request in got)
+        listen.wait_for("skipped")
+        with pytest.raises(queue.Empty):
+            local.requests.get(timeout=1)  # the two others never came
+
+
+def test_hookhub_listen_refuses_a_malformed_header_option(server: ServerProcess) -> None:
+    result = subprocess.run(
+        hookhub_command("listen", "src_x", "--server", server.url, "-H", "no colon here"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "Name: value" in result.stderr
+
+
+def test_hookhub_listen_resumes_after_a_restart_with_resume(
+    server: ServerProcess, processes: list[Process], tmp_path: Path
+) -> None:
+    """With --resume, events that came while it was stopped are forwarded when it starts again;
+    the ones it forwarded before are not forwarded twice."""
+    source = create_source(server)
+    env = {**server.env, "HOOKHUB_TOKEN": server.token, "XDG_STATE_HOME": str(tmp_path)}
+    command = hookhub_command("listen", source["id"], "--server", server.url, "--resume", "--forward-to")
+    with receiver() as local:
+        first = Process([*command, local.url], env=env)
+        processes.append(first)
+        first.wait_for("Connected")
+        assert httpx.post(ingest_url(server, source), json={"n": 1}, timeout=30).status_code == 200
+        assert json.loads(local.next().body) == {"n": 1}
+        # Where --resume keeps its place: written once the event is handled (stopped before that,
+        # the event would be forwarded again: at least once).
+        states = tmp_path / "hookhub" / "listen"
+        wait_for(lambda: states.is_dir() and any(states.iterdir()), what="the state file")
+        first.stop()
+        [state] = states.iterdir()
+        assert state.read_text().startswith("evt_")
+        for n in (2, 3):
+            assert httpx.post(ingest_url(server, source), json={"n": n}, timeout=30).status_code == 200
+        second = Process([*command, local.url], env=env)
+        processes.append(second)
+        second.wait_for("resuming after")
+        assert [json.loads(local.next().body)["n"] for _ in range(2)] == [2, 3]
+        with pytest.raises(queue.Empty):
+            local.requests.get(timeout=1)

@@ -1,9 +1,11 @@
-"""``hookhub listen <src> --forward-to URL``: relay a source's events to a local server.
+"""``hookhub listen <src> [--forward-to URL]``: relay a source's events to a local server.
 
 Connects to ``/listen/{key}`` as a WebSocket listener, replays each event to the local server as the
-original request (method, sub-path, query, headers, the exact body bytes, so provider signatures
-still verify), and when the event waits for a reply, posts the local response back as the reply.
-Reconnects after a drop and resumes after the last event it saw, so nothing is lost meanwhile.
+original request (method, sub-path, query, headers plus any ``-H`` ones, the exact body bytes, so
+provider signatures still verify), and when the event waits for a reply, posts the local response
+back as the reply. Without ``--forward-to`` it prints each event instead. ``--events`` keeps only
+some event types. Reconnects after a drop and resumes after the last event it saw, so nothing is
+lost meanwhile; with ``--resume``, after a restart too (the last event id is kept in a state file).
 The forward is not judged by the SSRF guard, on purpose: it runs on the listener's own machine
 and targets the server its user names there, usually ``localhost``.
 """
@@ -11,14 +13,19 @@ and targets the server its user names there, usually ``localhost``.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
+import hashlib
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 import orjson
 from rich.console import Console
+from rich.text import Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -27,6 +34,7 @@ from hookhub.relay.replies import header_problem
 from hookhub.relay.ws import CLOSE_REVOKED
 
 MAX_BACKOFF_SECONDS = 10.0
+PRINTED_BODY_CHARS = 4000
 
 
 class ListenError(Exception):
@@ -37,10 +45,13 @@ class ListenError(Exception):
 class Forwarder:
     server: str
     source: str
-    forward_to: str
+    forward_to: str | None  # None: print each event instead of forwarding it
     token: str | None = None
     secret: str | None = None
     keys: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # event types (shell patterns) to keep; [] = all
+    headers: dict[str, str] = field(default_factory=dict)  # added to every forwarded request
+    state_file: Path | None = None  # --resume: where the last event id is kept across restarts
     console: Console = field(default_factory=Console)
     max_events: int | None = None  # stop after this many (tests, scripts)
     last_event_id: str | None = None
@@ -50,6 +61,8 @@ class Forwarder:
         key, secret = await self._resolve_source()
         secret = self.secret or secret
         await self._show_relay_secret()
+        if self.state_file is not None and self.last_event_id is None:
+            self.last_event_id = read_last_event_id(self.state_file)
         backoff = 0.5
         async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=False) as local:
             while self.max_events is None or self.forwarded < self.max_events:
@@ -131,29 +144,62 @@ class Forwarder:
             kind = frame.get("type")
             if kind == "ready":
                 resumed = f" (resuming after {frame['since']})" if frame.get("since") else ""
-                self.console.print(
-                    f"[green]Connected[/] to {self.source}, forwarding to {self.forward_to}{resumed}"
-                )
+                where = f"forwarding to {self.forward_to}" if self.forward_to else "printing events"
+                self.console.print(f"[green]Connected[/] to {self.source}, {where}{resumed}")
                 continue
             if kind == "error":
                 self._warn(f"{frame.get('code')}: {frame.get('detail')}")
                 continue
             if kind is not None:
                 continue
-            await self._forward(frame, ws, local)
+            if not self._wanted(frame):
+                self.console.print(f"[dim]skipped {frame['id']} (event type {frame.get('eventType')})[/]")
+            elif self.forward_to is None:
+                self._print_event(frame)
+            else:
+                await self._forward(frame, ws, local, self.forward_to)
             self.last_event_id = frame["id"]
+            if self.state_file is not None:
+                write_last_event_id(self.state_file, frame["id"])
             self.forwarded += 1
             if self.max_events is not None and self.forwarded >= self.max_events:
                 return
 
-    async def _forward(self, event: dict[str, Any], ws: ClientConnection, local: httpx.AsyncClient) -> None:
+    def _wanted(self, event: dict[str, Any]) -> bool:
+        if not self.events:
+            return True
+        event_type = event.get("eventType") or ""
+        return any(fnmatch.fnmatchcase(event_type, pattern) for pattern in self.events)
+
+    def _print_event(self, event: dict[str, Any]) -> None:
+        """The event, readable: its request line, type and id, headers, and body."""
+        query = urlencode(event.get("query") or {}, doseq=True)
+        target = (event.get("path") or "/") + (f"?{query}" if query else "")
+        kind = f"  [cyan]{event['eventType']}[/]" if event.get("eventType") else ""
+        self.console.print(f"[green]←[/] [bold]{event['method']} {target}[/]{kind}  [dim]{event['id']}[/]")
+        for name, value in (event.get("headers") or {}).items():
+            self.console.print(Text.assemble((f"  {name}:", "dim"), f" {value}"), highlight=False)
+        body = raw_body(event)
+        if isinstance(event.get("body"), dict | list):
+            self.console.print_json(orjson.dumps(event["body"]).decode())
+        elif body:
+            text = body.decode("utf-8", errors="replace")
+            self.console.print(text[:PRINTED_BODY_CHARS], highlight=False, markup=False)
+            if len(text) > PRINTED_BODY_CHARS:
+                self.console.print(f"[dim]… {len(text) - PRINTED_BODY_CHARS} more characters[/]")
+        if event.get("replyId"):
+            self.console.print("[dim]  (its sender waits for a reply; none is sent when printing)[/]")
+
+    async def _forward(
+        self, event: dict[str, Any], ws: ClientConnection, local: httpx.AsyncClient, forward_to: str
+    ) -> None:
         started = time.perf_counter()
         method, path = event["method"], event.get("path") or ""
         try:
             response = await local.request(
                 method,
-                target_url(self.forward_to, path, event.get("query") or {}),
-                headers=forward_headers(event.get("headers") or {}),
+                target_url(forward_to, path, event.get("query") or {}),
+                headers=forward_headers(event.get("headers") or {}) | self.headers,
                 content=raw_body(event),
             )
         except httpx.HTTPError as exc:
@@ -161,7 +207,7 @@ class Forwarder:
             if event.get("replyId"):
                 # Tell the caller now rather than letting it wait for the timeout.
                 failed = {"type": "reply", "replyId": event["replyId"], "status": 502}
-                failed["body"] = f"hookhub listen could not reach {self.forward_to}: {exc.__class__.__name__}"
+                failed["body"] = f"hookhub listen could not reach {forward_to}: {exc.__class__.__name__}"
                 await ws.send(orjson.dumps(failed).decode())
             return
         elapsed = (time.perf_counter() - started) * 1000
@@ -187,6 +233,39 @@ def target_url(forward_to: str, sub_path: str, query: dict[str, Any]) -> str:
     pairs = urlencode(query, doseq=True)
     merged = "&".join(part for part in (parts.query, pairs) if part)
     return urlunsplit((parts.scheme, parts.netloc, path, merged, ""))
+
+
+def state_file_for(server: str, source: str) -> Path:
+    """Where ``--resume`` keeps the last event id of this source on this server."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    name = hashlib.sha256(f"{server}\n{source}".encode()).hexdigest()[:16]
+    return base / "hookhub" / "listen" / f"{name}.last-event"
+
+
+def read_last_event_id(path: Path) -> str | None:
+    try:
+        value = path.read_text().strip()
+    except OSError:
+        return None
+    return value if value.startswith("evt_") else None
+
+
+def write_last_event_id(path: Path, event_id: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(event_id)
+    partial.replace(path)  # never a half-written id
+
+
+def parse_header_options(values: list[str]) -> dict[str, str]:
+    """``-H "Name: value"`` options; ValueError naming a malformed one."""
+    headers: dict[str, str] = {}
+    for value in values:
+        name, colon, rest = value.partition(":")
+        if not colon or not name.strip() or header_problem(name.strip(), rest.strip()) is not None:
+            raise ValueError(f"-H {value!r}: expected 'Name: value' with a valid header name and value")
+        headers[name.strip()] = rest.strip()
+    return headers
 
 
 def forward_headers(headers: dict[str, str]) -> dict[str, str]:
