@@ -8,6 +8,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from hookhub import __version__
 from hookhub.api.errors import install_error_handlers
+from hookhub.api.openapi import install_openapi
 from hookhub.config import Settings
 from hookhub.delivery import install as install_delivery
 from hookhub.http.body_limit import BodyLimit
@@ -34,9 +35,13 @@ def build_api(runtime: Runtime) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        # A body without Content-Type is read as JSON on every route (as Svix does); a body
+        # declared as something else is refused with 415 (``api.errors``).
+        strict_content_type=False,
     )
     api.state.runtime = runtime
     install_error_handlers(api)
+    install_openapi(api)
     # A browser pointed at hookhub's address gets the dashboard.
     api.add_api_route("/", lambda: RedirectResponse("/ui"), methods=["GET"], include_in_schema=False)
     for router in (health.router, reply_api.router):

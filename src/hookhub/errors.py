@@ -2,6 +2,7 @@
 
 HookhubError
 ├── BadRequest          400 bad_request
+│   └── MissingPayload  400 missing_payload (a message whose payload was deleted cannot be sent again)
 ├── Unauthorized        401 authentication_failed
 ├── Forbidden           403 insufficient_access
 ├── NotFound            404 not_found
@@ -9,6 +10,7 @@ HookhubError
 ├── RequestTimeout      408 request_timeout (from the HTTP layer)
 ├── Conflict            409 conflict
 ├── PayloadTooLarge     413 payload_too_large
+├── UnsupportedMediaType 415 unsupported_media_type (a body that is not declared as JSON)
 ├── ValidationFailed    422 validation (detail is a list of {loc, msg, type})
 ├── RateLimited         429 rate_limited
 ├── HeadTooLarge        431 head_too_large (from the HTTP layer)
@@ -42,6 +44,12 @@ class BadRequest(HookhubError):
     """The request is malformed."""
 
     status, code = 400, "bad_request"
+
+
+class MissingPayload(BadRequest):
+    """The message's payload has been deleted or has expired: it cannot be sent again."""
+
+    code = "missing_payload"
 
 
 class Unauthorized(HookhubError):
@@ -86,6 +94,12 @@ class PayloadTooLarge(HookhubError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(HookhubError):
+    """The request body must be JSON: send it with Content-Type: application/json (or none)."""
+
+    status, code = 415, "unsupported_media_type"
+
+
 class ValidationFailed(HookhubError):
     """The request body failed validation."""
 
@@ -117,4 +131,4 @@ class ServiceUnavailable(HookhubError):
 
 
 def validation_error(loc: list[str | int], msg: str, type_: str = "value_error") -> ValidationFailed:
-    return ValidationFailed([{"loc": loc, "msg": msg, "type": type_}])
+    return ValidationFailed([{"loc": [str(part) for part in loc], "msg": msg, "type": type_}])

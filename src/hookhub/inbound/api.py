@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
 from hookhub.api.deps import OrgPrincipalDep, RuntimeDep
+from hookhub.api.openapi import json_body
 from hookhub.api.pagination import Page, paginate
+from hookhub.api.schemas import AuthTokenOut, IngestUrlOut, ListResponse, SourceOut
 from hookhub.auth.tokens import Principal
 from hookhub.errors import Conflict, validation_error
 from hookhub.inbound import store, verifiers
@@ -87,7 +89,7 @@ async def _write(runtime: Runtime, statement: Any) -> Any:
         raise Conflict("A source with this uid already exists.") from None
 
 
-@router.get(PREFIX)
+@router.get(PREFIX, response_model=ListResponse[SourceOut])
 async def list_sources(runtime: RuntimeDep, _principal: OrgPrincipalDep, request: Request) -> Response:
     page = Page(**page_args(request))
     base = runtime.settings.base_url
@@ -111,7 +113,7 @@ def page_args(request: Request) -> dict[str, Any]:
     return args
 
 
-@router.post(PREFIX, status_code=201)
+@router.post(PREFIX, response_model=SourceOut, openapi_extra=json_body(SourceIn), status_code=201)
 async def create_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, request: Request) -> Response:
     body = await parse_body(request, SourceIn)
     values = _values(body, None)
@@ -119,14 +121,19 @@ async def create_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, reques
     return json_response(render_source(row, runtime.settings.base_url), 201)
 
 
-@router.get(PREFIX + "/{source_ref}")
+@router.get(PREFIX + "/{source_ref}", response_model=SourceOut)
 async def get_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str) -> Response:
     async with runtime.db.read() as conn:
         row = await store.get(conn, source_ref)
     return json_response(render_source(row, runtime.settings.base_url))
 
 
-@router.put(PREFIX + "/{source_ref}")
+@router.put(
+    PREFIX + "/{source_ref}",
+    response_model=SourceOut,
+    responses={201: {"model": SourceOut}},
+    openapi_extra=json_body(SourceIn),
+)
 async def upsert_source(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
 ) -> Response:
@@ -157,7 +164,11 @@ async def delete_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, source
     return no_content()
 
 
-@router.post(PREFIX + "/{source_ref}/token/rotate")
+@router.post(
+    PREFIX + "/{source_ref}/token/rotate",
+    response_model=IngestUrlOut,
+    openapi_extra=json_body(TokenRotateIn, required=False),
+)
 async def rotate_ingest_token(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
 ) -> Response:
@@ -174,7 +185,7 @@ async def rotate_ingest_token(
     return json_response({"ingestUrl": ingest_url(runtime.settings.base_url, row.ingest_key)})
 
 
-@router.post(PREFIX + "/{source_ref}/auth-token/rotate")
+@router.post(PREFIX + "/{source_ref}/auth-token/rotate", response_model=AuthTokenOut)
 async def rotate_auth_token(runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str) -> Response:
     """A new bearer / header token, shown once; the previous one stops working at once."""
     token = store.new_auth_token()
