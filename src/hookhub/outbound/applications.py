@@ -110,7 +110,13 @@ async def list_apps(
     return json_response(result)
 
 
-@router.post("", response_model=ApplicationOut, status_code=201, summary="Create an application")
+@router.post(
+    "",
+    response_model=ApplicationOut,
+    status_code=201,
+    responses={200: {"model": ApplicationOut, "description": "getIfExists: the application already there"}},
+    summary="Create an application",
+)
 async def create(
     runtime: RuntimeDep, principal: OrgPrincipalDep, body: ApplicationIn, get_if_exists: bool = False
 ) -> Response:

@@ -120,6 +120,7 @@ async def precheck(
 @router.post(
     "/expunge-all-contents",
     response_model=BackgroundTaskOut,
+    status_code=202,
     summary="Delete the payload of every message of the application",
 )
 async def expunge_all(runtime: RuntimeDep, principal: PrincipalDep, app_id: str) -> Response:
