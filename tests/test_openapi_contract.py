@@ -89,25 +89,25 @@ def test_a_generated_client_drives_a_real_flow(
     ops = {
         name: _module(generated_client, f"api.{tag}.{name}")
         for tag, name in [
-            ("application", "create_api_v1_app_post"),
-            ("endpoint", "create_api_v1_app_app_id_endpoint_post"),
-            ("message", "create_api_v1_app_app_id_msg_post"),
-            ("message_attempt", "list_by_msg_api_v1_app_app_id_attempt_msg_msg_id_get"),
-            ("application", "get_api_v1_app_app_id_get"),
+            ("application", "v1_application_create"),
+            ("endpoint", "v1_endpoint_create"),
+            ("message", "v1_message_create"),
+            ("message_attempt", "v1_message_attempt_list_by_msg"),
+            ("application", "v1_application_get"),
         ]
     }
 
-    app = ops["create_api_v1_app_post"].sync(client=client, body=models.ApplicationIn(name="gen"))
+    app = ops["v1_application_create"].sync(client=client, body=models.ApplicationIn(name="gen"))
     assert isinstance(app, models.ApplicationOut) and app.id.startswith("app_")
-    assert ops["get_api_v1_app_app_id_get"].sync(app.id, client=client).name == "gen"
+    assert ops["v1_application_get"].sync(app.id, client=client).name == "gen"
 
-    endpoint = ops["create_api_v1_app_app_id_endpoint_post"].sync(
+    endpoint = ops["v1_endpoint_create"].sync(
         app.id, client=client, body=models.EndpointCreate(url=receiver.url)
     )
     assert isinstance(endpoint, models.EndpointOut) and endpoint.url == receiver.url
 
     payload = models.MessageInPayload.from_dict({"order": 7})
-    message = ops["create_api_v1_app_app_id_msg_post"].sync(
+    message = ops["v1_message_create"].sync(
         app.id, client=client, body=models.MessageIn(event_type="gen.flow", payload=payload)
     )
     assert isinstance(message, models.MessageOut) and message.payload.to_dict() == {"order": 7}
@@ -115,9 +115,7 @@ def test_a_generated_client_drives_a_real_flow(
     assert json.loads(delivered.body) == {"order": 7}
 
     def attempts() -> list[Any]:
-        page = ops["list_by_msg_api_v1_app_app_id_attempt_msg_msg_id_get"].sync(
-            app.id, message.id, client=client
-        )
+        page = ops["v1_message_attempt_list_by_msg"].sync(app.id, message.id, client=client)
         return page.data
 
     (attempt,) = wait_for(attempts, what="the attempt")
@@ -129,7 +127,7 @@ def test_a_generated_client_drives_a_real_flow(
     )
 
     # An error comes back as the documented {code, detail}.
-    missing = ops["get_api_v1_app_app_id_get"].sync_detailed("app_" + "0" * 27, client=client)
+    missing = ops["v1_application_get"].sync_detailed("app_" + "0" * 27, client=client)
     assert missing.status_code == 404
     assert isinstance(missing.parsed, models.HttpErrorOut) and missing.parsed.code == "not_found"
 

@@ -51,6 +51,11 @@ def test_every_operation_is_documented_completely(document: dict[str, Any]) -> N
     operations = _operations(document)
     assert len(operations) >= 75
     problems: list[str] = []
+    ids = [op.get("operationId") for _, _, op in operations]
+    problems += [f"operationId {i} is not unique" for i in set(ids) if ids.count(i) > 1]
+    problems += [
+        f"operationId {i} is not v1.<tag>.<name>" for i in ids if not re.fullmatch(r"v1\.[a-z-]+\.[a-z-]+", i)
+    ]
     for method, path, op in operations:
         where = f"{method.upper()} {path}"
         if not op.get("operationId"):

@@ -9,7 +9,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from hookhub import __version__
 from hookhub.api.errors import install_error_handlers
-from hookhub.api.openapi import install_openapi
+from hookhub.api.openapi import install_openapi, operation_id
 from hookhub.config import Settings
 from hookhub.delivery import install as install_delivery
 from hookhub.http.body_limit import BodyLimit
@@ -39,6 +39,7 @@ def build_api(runtime: Runtime) -> FastAPI:
         # A body without Content-Type is read as JSON on every route (as Svix does); a body
         # declared as something else is refused with 415 (``api.errors``).
         strict_content_type=False,
+        generate_unique_id_function=operation_id,
     )
     api.state.runtime = runtime
     install_error_handlers(api)

@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from hookhub.api.schemas import HttpErrorOut, HttpValidationErrorOut
@@ -38,6 +39,16 @@ _DESCRIPTIONS = {
     422: "Validation failed",
     503: "The database is unreachable; retry after Retry-After seconds",
 }
+
+
+def operation_id(route: APIRoute) -> str:
+    """Svix's style, ``v1.{tag}.{handler}`` (``v1.message-attempt.list-by-msg``): what a generated
+    client names its functions after."""
+    tag = (str(route.tags[0]) if route.tags else "misc").lower().replace(" ", "-")
+    name = route.name.replace("_", "-")
+    if route.methods == {"HEAD"}:
+        name += "-head"  # beside the GET of the same handler
+    return f"v1.{tag}.{name}"
 
 
 def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
