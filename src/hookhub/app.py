@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.middleware.cors import CORSMiddleware
 
 from hookhub import __version__
 from hookhub.api.errors import install_error_handlers
+from hookhub.api.openapi import install_openapi, operation_id
 from hookhub.config import Settings
 from hookhub.delivery.install import install as install_delivery
 from hookhub.http.body_limit import BodyLimit
@@ -32,13 +34,19 @@ def build_api(runtime: Runtime) -> FastAPI:
         version=__version__,
         description="Self-hosted webhook gateway with a Svix-compatible API.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below, from the package's own copy of Swagger UI
         redoc_url=None,
+        # A body without Content-Type is read as JSON on every route (as Svix does); a body
+        # declared as something else is refused with 415 (``api.errors``).
+        strict_content_type=False,
+        generate_unique_id_function=operation_id,
     )
     api.state.runtime = runtime
     install_error_handlers(api)
+    install_openapi(api)
     # A browser pointed at hookhub's address gets the dashboard.
     api.add_api_route("/", lambda: RedirectResponse("/ui"), methods=["GET"], include_in_schema=False)
+    api.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
     for router in (health.router, reply_api.router):
         api.include_router(router)
     for router in outbound_routers():
@@ -48,6 +56,19 @@ def build_api(runtime: Runtime) -> FastAPI:
     for router in inbound_routers():
         api.include_router(router)
     return api
+
+
+SWAGGER_UI = "/ui/static/swagger-ui"  # vendored (web/static/swagger-ui): /docs works offline
+
+
+def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/api/v1/openapi.json",
+        title="hookhub API",
+        swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+        swagger_favicon_url="/ui/static/favicon.svg",
+    )
 
 
 def wrap_api(api: ASGIApp, runtime: Runtime) -> ASGIApp:

@@ -2,6 +2,7 @@
 
 HookhubError
 ├── BadRequest          400 bad_request
+│   └── MissingPayload  400 missing_payload (a message whose payload was deleted cannot be sent again)
 ├── Unauthorized        401 authentication_failed
 ├── Forbidden           403 insufficient_access
 ├── NotFound            404 not_found
@@ -9,6 +10,7 @@ HookhubError
 ├── RequestTimeout      408 request_timeout (from the HTTP layer)
 ├── Conflict            409 conflict
 ├── PayloadTooLarge     413 payload_too_large
+├── UnsupportedMediaType 415 unsupported_media_type (a body that is not declared as JSON)
 ├── ValidationFailed    422 validation (detail is a list of {loc, msg, type})
 ├── TransformationFailed 422 transformation_failed (the JavaScript error)
 ├── RateLimited         429 rate_limited
@@ -49,6 +51,12 @@ class TransformationFailed(HookhubError):
     """The transformation failed."""
 
     status, code = 422, "transformation_failed"
+
+
+class MissingPayload(BadRequest):
+    """The message's payload has been deleted or has expired: it cannot be sent again."""
+
+    code = "missing_payload"
 
 
 class Unauthorized(HookhubError):
@@ -93,6 +101,12 @@ class PayloadTooLarge(HookhubError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(HookhubError):
+    """The request body must be JSON: send it with Content-Type: application/json (or none)."""
+
+    status, code = 415, "unsupported_media_type"
+
+
 class ValidationFailed(HookhubError):
     """The request body failed validation."""
 
@@ -124,4 +138,4 @@ class ServiceUnavailable(HookhubError):
 
 
 def validation_error(loc: list[str | int], msg: str, type_: str = "value_error") -> ValidationFailed:
-    return ValidationFailed([{"loc": loc, "msg": msg, "type": type_}])
+    return ValidationFailed([{"loc": [str(part) for part in loc], "msg": msg, "type": type_}])

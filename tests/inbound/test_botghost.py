@@ -57,7 +57,7 @@ def test_status_code_table(sources: Sources) -> None:
         assert response.status_code == 400, body
         assert response.json()["code"] == "bad_request"
     unformatted = httpx.post(url, json=bad_shapes[2], headers={"Authorization": key}).json()["detail"]
-    assert unformatted[0]["loc"] == ["body", "variables", 0, "variable"]
+    assert unformatted[0]["loc"] == ["body", "variables", "0", "variable"]
 
     assert httpx.post(url, json=good).status_code == 401
     assert httpx.post(url, json=good, headers={"Authorization": "regenerated-key"}).status_code == 401

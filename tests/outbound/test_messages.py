@@ -186,12 +186,12 @@ def test_expunge_content(svix: Svix, app: ApplicationOut) -> None:
     two = svix.message.create(app.id, MessageIn(event_type="a", payload={"secret": 2}))
     svix.message.expunge_content(app.id, one.id)
     content = MessageGetOptions(with_content=True)
-    assert svix.message.get(app.id, one.id, content).payload == {}
+    assert svix.message.get(app.id, one.id, content).payload == {"expired": True}
     assert svix.message.get(app.id, two.id, content).payload == {"secret": 2}
     task = svix.message.expunge_all_contents(app.id)
     assert str(task.task) == "application.purge_content"
     wait_for(lambda: svix.background_task.get(task.id).status == "finished", what="the purge")
-    assert svix.message.get(app.id, two.id, content).payload == {}
+    assert svix.message.get(app.id, two.id, content).payload == {"expired": True}
 
 
 def test_deliver_at_and_retention_are_accepted(api: httpx.Client, app: ApplicationOut) -> None:

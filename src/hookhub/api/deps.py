@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPBearer
 
 from hookhub.auth.tokens import Principal
 from hookhub.runtime import Runtime
@@ -17,8 +18,15 @@ def get_runtime(request: Request) -> Runtime:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# Declares the bearer scheme in the OpenAPI document (each route that authenticates names it);
+# never fails itself: ``tokens.authenticate`` reads the header and answers 401 its own way.
+_BEARER = HTTPBearer(auto_error=False)
+
+
 async def get_reading_principal(
-    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+    request: Request,
+    _scheme: Annotated[object, Depends(_BEARER)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
     """The caller, for routes that change nothing whatever their method (precheck, logout)."""
     return await get_runtime(request).tokens.authenticate(authorization)

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
-from hookhub.errors import HookhubError, InternalError
+from hookhub.api.content_type import is_json_type
+from hookhub.errors import HookhubError, InternalError, UnsupportedMediaType
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -25,6 +26,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    415: "unsupported_media_type",
     422: "validation",
     429: "rate_limited",
 }
@@ -72,10 +74,24 @@ async def _internal_error(_request: Request, _exc: Exception) -> Response:
     return _json(error.status, error.code, error.detail)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    # ``loc`` items are strings, as in Svix's schema (a list index too): typed SDKs parse them.
     assert isinstance(exc, RequestValidationError)
+    content_type = request.headers.get("content-type")
+    if not is_json_type(content_type) and any(
+        tuple(err.get("loc", ()))[:1] == ("body",) for err in exc.errors()
+    ):
+        # FastAPI hands a body of another declared type to validation as bytes; say why instead.
+        error = UnsupportedMediaType(
+            f"The body must be JSON: send Content-Type: application/json (got {str(content_type)[:100]!r})."
+        )
+        return _json(error.status, error.code, error.detail)
     errors = [
-        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
         for err in exc.errors()
     ]
     if any(err["type"] == "json_invalid" for err in errors):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -13,6 +14,13 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import Query
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookhub.errors import validation_error
+
+# A list keyed by id takes an id as its cursor (a KSUID with its prefix, as ``ids`` makes them);
+# one keyed by name (event types) takes a name.
+_ID_CURSOR = re.compile(r"-?[a-z]{1,12}_[0-9A-Za-z]{27}")
+_NAME_CURSOR = re.compile(r"-?[a-zA-Z0-9\-_.]{1,256}")
 
 
 class Ordering(StrEnum):
@@ -44,6 +52,11 @@ async def paginate(
     default_order: Ordering = Ordering.ascending,
 ) -> dict[str, Any]:
     order = page.order or default_order
+    if page.iterator is not None:
+        shape = _ID_CURSOR if key.key == "id" else _NAME_CURSOR
+        if not shape.fullmatch(page.iterator):
+            # Not one this list handed out: a 422, never a silently empty page.
+            raise validation_error(["query", "iterator"], "Not an iterator this list returned.")
     backwards = bool(page.iterator and page.iterator.startswith("-"))
     cursor = page.iterator[1:] if backwards and page.iterator else page.iterator
     ascending = (order is Ordering.ascending) != backwards

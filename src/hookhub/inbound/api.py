@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
 from hookhub.api.deps import OrgPrincipalDep, RuntimeDep
+from hookhub.api.openapi import json_body
 from hookhub.api.pagination import Page, paginate
+from hookhub.api.schemas import AuthTokenOut, IngestUrlOut, ListResponse, RelaySecretOut, SourceOut
 from hookhub.auth.tokens import Principal
 from hookhub.errors import Conflict, validation_error
 from hookhub.inbound import store, verifiers
@@ -88,7 +90,7 @@ async def _write(runtime: Runtime, statement: Any) -> Any:
         raise Conflict("A source with this uid already exists.") from None
 
 
-@router.get(PREFIX)
+@router.get(PREFIX, response_model=ListResponse[SourceOut])
 async def list_sources(runtime: RuntimeDep, _principal: OrgPrincipalDep, request: Request) -> Response:
     page = Page(**page_args(request))
     base = runtime.settings.base_url
@@ -112,7 +114,7 @@ def page_args(request: Request) -> dict[str, Any]:
     return args
 
 
-@router.post(PREFIX, status_code=201)
+@router.post(PREFIX, response_model=SourceOut, openapi_extra=json_body(SourceIn), status_code=201)
 async def create_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, request: Request) -> Response:
     body = await parse_body(request, SourceIn)
     values = _values(body, None)
@@ -120,14 +122,19 @@ async def create_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, reques
     return json_response(render_source(row, runtime.settings.base_url), 201)
 
 
-@router.get(PREFIX + "/{source_ref}")
+@router.get(PREFIX + "/{source_ref}", response_model=SourceOut)
 async def get_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str) -> Response:
     async with runtime.db.read() as conn:
         row = await store.get(conn, source_ref)
     return json_response(render_source(row, runtime.settings.base_url))
 
 
-@router.put(PREFIX + "/{source_ref}")
+@router.put(
+    PREFIX + "/{source_ref}",
+    response_model=SourceOut,
+    responses={201: {"model": SourceOut}},
+    openapi_extra=json_body(SourceIn),
+)
 async def upsert_source(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
 ) -> Response:
@@ -158,7 +165,11 @@ async def delete_source(runtime: RuntimeDep, _principal: OrgPrincipalDep, source
     return no_content()
 
 
-@router.post(PREFIX + "/{source_ref}/token/rotate")
+@router.post(
+    PREFIX + "/{source_ref}/token/rotate",
+    response_model=IngestUrlOut,
+    openapi_extra=json_body(TokenRotateIn, required=False),
+)
 async def rotate_ingest_token(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
 ) -> Response:
@@ -175,7 +186,11 @@ async def rotate_ingest_token(
     return json_response({"ingestUrl": ingest_url(runtime.settings.base_url, row.ingest_key)})
 
 
-@router.get(PREFIX + "/{source_ref}/relay-secret", summary="Get the source's relay signing secret")
+@router.get(
+    PREFIX + "/{source_ref}/relay-secret",
+    response_model=RelaySecretOut,
+    summary="Get the source's relay signing secret",
+)
 async def get_relay_secret(runtime: RuntimeDep, principal: OrgPrincipalDep, source_ref: str) -> Response:
     """The Standard Webhooks secret of the ``hookhub-webhook-*`` headers on relayed events."""
     principal.require_secrets()
@@ -184,7 +199,12 @@ async def get_relay_secret(runtime: RuntimeDep, principal: OrgPrincipalDep, sour
     return json_response({"key": row.relay_secret})
 
 
-@router.post(PREFIX + "/{source_ref}/relay-secret/rotate", summary="Rotate the relay signing secret")
+@router.post(
+    PREFIX + "/{source_ref}/relay-secret/rotate",
+    response_model=RelaySecretOut,
+    summary="Rotate the relay signing secret",
+    openapi_extra=json_body(SecretRotate, required=False),
+)
 async def rotate_relay_secret(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
 ) -> Response:
@@ -205,7 +225,7 @@ async def rotate_relay_secret(
     return json_response({"key": key})
 
 
-@router.post(PREFIX + "/{source_ref}/auth-token/rotate")
+@router.post(PREFIX + "/{source_ref}/auth-token/rotate", response_model=AuthTokenOut)
 async def rotate_auth_token(runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str) -> Response:
     """A new bearer / header token, shown once; the previous one stops working at once."""
     token = store.new_auth_token()

@@ -11,7 +11,16 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 
 from hookhub.api.deps import OrgPrincipalDep, RuntimeDep
+from hookhub.api.openapi import json_body
 from hookhub.api.pagination import Ordering, Page, paginate
+from hookhub.api.schemas import (
+    DeliveryOut,
+    EventOut,
+    EventReplayOut,
+    ListResponse,
+    MessageAttemptOut,
+    TestRequestOut,
+)
 from hookhub.delivery.jobs import Trigger
 from hookhub.errors import NotFound
 from hookhub.inbound import store
@@ -55,7 +64,7 @@ def render_event(row: Any) -> dict[str, Any]:
     }
 
 
-@router.get(PREFIX + "/{source_ref}/event")
+@router.get(PREFIX + "/{source_ref}/event", response_model=ListResponse[EventOut])
 async def list_events(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
 ) -> Response:
@@ -84,7 +93,7 @@ async def _event(conn: Any, source_id: str, event_id: str) -> Any:
     return row
 
 
-@router.get(PREFIX + "/{source_ref}/event/{event_id}")
+@router.get(PREFIX + "/{source_ref}/event/{event_id}", response_model=EventOut)
 async def get_event(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, event_id: str
 ) -> Response:
@@ -94,7 +103,7 @@ async def get_event(
     return json_response(render_event(row))
 
 
-@router.get(PREFIX + "/{source_ref}/event/{event_id}/attempt")
+@router.get(PREFIX + "/{source_ref}/event/{event_id}/attempt", response_model=ListResponse[MessageAttemptOut])
 async def list_event_attempts(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, event_id: str, request: Request
 ) -> Response:
@@ -107,7 +116,7 @@ async def list_event_attempts(
     return json_response(result)
 
 
-@router.get(PREFIX + "/{source_ref}/event/{event_id}/delivery")
+@router.get(PREFIX + "/{source_ref}/event/{event_id}/delivery", response_model=ListResponse[DeliveryOut])
 async def list_event_deliveries(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, event_id: str, request: Request
 ) -> Response:
@@ -120,7 +129,9 @@ async def list_event_deliveries(
     return json_response(result)
 
 
-@router.get(PREFIX + "/{source_ref}/endpoint/{endpoint_ref}/attempt")
+@router.get(
+    PREFIX + "/{source_ref}/endpoint/{endpoint_ref}/attempt", response_model=ListResponse[MessageAttemptOut]
+)
 async def list_destination_attempts(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, endpoint_ref: str, request: Request
 ) -> Response:
@@ -139,7 +150,7 @@ async def _attempts_page(conn: Any, condition: sa.ColumnElement[bool], page: Pag
     return await paginate(conn, query, attempt.c.id, page, render_attempt, default_order=Ordering.descending)
 
 
-@router.post(PREFIX + "/{source_ref}/event/{event_id}/replay", status_code=202)
+@router.post(PREFIX + "/{source_ref}/event/{event_id}/replay", response_model=EventReplayOut, status_code=202)
 async def replay_event(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, event_id: str
 ) -> Response:
@@ -160,7 +171,9 @@ async def replay_event(
     return json_response({"eventId": row.id, "deliveriesEnqueued": added}, 202)
 
 
-@router.post(PREFIX + "/{source_ref}/test")
+@router.post(
+    PREFIX + "/{source_ref}/test", response_model=TestRequestOut, openapi_extra=json_body(TestRequestIn)
+)
 async def test_request(
     runtime: RuntimeDep, _principal: OrgPrincipalDep, source_ref: str, request: Request
 ) -> Response:

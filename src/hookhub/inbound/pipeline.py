@@ -303,7 +303,7 @@ def parse_payload(request: InboundRequest) -> Any:
 def schema_violations(validator: Any, payload: Any) -> list[dict[str, Any]]:
     errors = sorted(validator.iter_errors(payload), key=lambda error: list(map(str, error.absolute_path)))
     return [
-        {"loc": ["body", *error.absolute_path], "msg": error.message, "type": str(error.validator)}
+        {"loc": ["body", *map(str, error.absolute_path)], "msg": error.message, "type": str(error.validator)}
         for error in errors
     ]
 

@@ -19,6 +19,7 @@ from hookhub import ids
 from hookhub.api.deps import OrgPrincipalDep, PrincipalDep, RuntimeDep
 from hookhub.api.models import ApiModel, ThrottleRate, Uid
 from hookhub.api.pagination import Page, paginate
+from hookhub.api.schemas import ApplicationOut, ListResponse
 from hookhub.errors import Conflict, NotFound
 from hookhub.outbound.scope import app_ref_clause, find_app
 from hookhub.outbound.wire import json_response, no_content
@@ -97,7 +98,7 @@ async def _update_app(conn: AsyncConnection, current: Row, values: dict[str, Any
     return (await conn.execute(sa.select(application).where(application.c.id == current.id))).one()
 
 
-@router.get("", summary="List applications")
+@router.get("", response_model=ListResponse[ApplicationOut], summary="List applications")
 async def list_apps(
     runtime: RuntimeDep, principal: PrincipalDep, page: Annotated[Page, Depends()]
 ) -> Response:
@@ -109,7 +110,13 @@ async def list_apps(
     return json_response(result)
 
 
-@router.post("", status_code=201, summary="Create an application")
+@router.post(
+    "",
+    response_model=ApplicationOut,
+    status_code=201,
+    responses={200: {"model": ApplicationOut, "description": "getIfExists: the application already there"}},
+    summary="Create an application",
+)
 async def create(
     runtime: RuntimeDep, principal: OrgPrincipalDep, body: ApplicationIn, get_if_exists: bool = False
 ) -> Response:
@@ -124,14 +131,19 @@ async def create(
     return json_response(render_app(row), 201)
 
 
-@router.get("/{app_id}", summary="Get an application")
+@router.get("/{app_id}", response_model=ApplicationOut, summary="Get an application")
 async def get(runtime: RuntimeDep, principal: PrincipalDep, app_id: str) -> Response:
     async with runtime.db.read() as conn:
         row = await find_app(conn, principal, app_id)
     return json_response(render_app(row))
 
 
-@router.put("/{app_id}", summary="Update an application, or create it with this uid")
+@router.put(
+    "/{app_id}",
+    response_model=ApplicationOut,
+    responses={201: {"model": ApplicationOut}},
+    summary="Update an application, or create it with this uid",
+)
 async def upsert(
     runtime: RuntimeDep, principal: OrgPrincipalDep, app_id: str, body: ApplicationIn
 ) -> Response:
@@ -147,7 +159,7 @@ async def upsert(
     return json_response(render_app(row))
 
 
-@router.patch("/{app_id}", summary="Partially update an application")
+@router.patch("/{app_id}", response_model=ApplicationOut, summary="Partially update an application")
 async def patch(
     runtime: RuntimeDep, principal: OrgPrincipalDep, app_id: str, body: ApplicationPatch
 ) -> Response:

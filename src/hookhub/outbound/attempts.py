@@ -5,6 +5,7 @@
 ``GET  /api/v1/app/{app}/msg/{msg}/attempt/{attempt}`` one attempt
 ``GET  /api/v1/app/{app}/msg/{msg}/endpoint``         endpoints a message was sent to, with status
 ``GET  /api/v1/app/{app}/endpoint/{ep}/msg``          messages sent to an endpoint, with status
+``DELETE /api/v1/app/{app}/msg/{msg}/attempt/{attempt}/content``  forget what the receiver answered
 ``POST /api/v1/app/{app}/msg/{msg}/endpoint/{ep}/resend``
 ``GET  /api/v1/app/{app}/msg/{msg}/delivery``         hookhub: one row per endpoint the message was
                                                       routed to, ``filtered`` ones included
@@ -24,14 +25,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.models import UtcTime
 from hookhub.api.pagination import Ordering, Page, paginate
+from hookhub.api.schemas import (
+    DeliveryOut,
+    EmptyOut,
+    EndpointMessageOut,
+    ListResponse,
+    MessageAttemptOut,
+    MessageEndpointOut,
+)
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import manual
 from hookhub.delivery.jobs import DELIVERY_STATUS, STATUS_TEXT
-from hookhub.errors import NotFound
+from hookhub.errors import MissingPayload, NotFound
 from hookhub.outbound.endpoints import find_endpoint
 from hookhub.outbound.message_models import render_message
 from hookhub.outbound.scope import find_app_id
-from hookhub.outbound.wire import json_response
+from hookhub.outbound.wire import json_response, no_content
 from hookhub.store.tables import attempt, delivery, endpoint, message
 
 router = APIRouter(prefix="/api/v1/app/{app_id}", tags=["Message Attempt"])
@@ -172,7 +181,11 @@ async def _scope(
     return app_id, msg_id, ep_row
 
 
-@router.get("/attempt/endpoint/{endpoint_id}", summary="List attempts to an endpoint (newest first)")
+@router.get(
+    "/attempt/endpoint/{endpoint_id}",
+    response_model=ListResponse[MessageAttemptOut],
+    summary="List attempts to an endpoint (newest first)",
+)
 async def list_by_endpoint(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -195,7 +208,11 @@ async def list_by_endpoint(
     return json_response(out)
 
 
-@router.get("/attempt/msg/{msg_id}", summary="List attempts of a message (newest first)")
+@router.get(
+    "/attempt/msg/{msg_id}",
+    response_model=ListResponse[MessageAttemptOut],
+    summary="List attempts of a message (newest first)",
+)
 async def list_by_msg(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -221,7 +238,7 @@ async def list_by_msg(
     return json_response(out)
 
 
-@router.get("/msg/{msg_id}/attempt/{attempt_id}", summary="Get one attempt")
+@router.get("/msg/{msg_id}/attempt/{attempt_id}", response_model=MessageAttemptOut, summary="Get one attempt")
 async def get_attempt(
     runtime: RuntimeDep, principal: PrincipalDep, app_id: str, msg_id: str, attempt_id: str
 ) -> Response:
@@ -237,7 +254,33 @@ async def get_attempt(
     return json_response(render_attempt(row))
 
 
-@router.get("/msg/{msg_id}/endpoint", summary="List the endpoints a message was sent to")
+EXPUNGED = "EXPUNGED"  # what an expunged attempt's response reads as (Svix's word)
+
+
+@router.delete(
+    "/msg/{msg_id}/attempt/{attempt_id}/content", status_code=204, summary="Delete an attempt's response body"
+)
+async def expunge_attempt_content(
+    runtime: RuntimeDep, principal: PrincipalDep, app_id: str, msg_id: str, attempt_id: str
+) -> Response:
+    """For a receiver that answered with something sensitive: the body it sent is replaced."""
+    async with runtime.db.write() as conn:
+        _, found_msg, _ = await _scope(conn, principal, app_id, msg=msg_id)
+        result = await conn.execute(
+            attempt.update()
+            .where(attempt.c.id == attempt_id, attempt.c.message_id == found_msg)
+            .values(response=EXPUNGED)
+        )
+        if not result.rowcount:
+            raise NotFound(f"Attempt {attempt_id!r} not found.")
+    return no_content()
+
+
+@router.get(
+    "/msg/{msg_id}/endpoint",
+    response_model=ListResponse[MessageEndpointOut],
+    summary="List the endpoints a message was sent to",
+)
 async def list_attempted_destinations(
     runtime: RuntimeDep, principal: PrincipalDep, app_id: str, msg_id: str, page: Annotated[Page, Depends()]
 ) -> Response:
@@ -279,7 +322,11 @@ def _render_destination(row: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/endpoint/{endpoint_id}/msg", summary="List the messages sent to an endpoint")
+@router.get(
+    "/endpoint/{endpoint_id}/msg",
+    response_model=ListResponse[EndpointMessageOut],
+    summary="List the messages sent to an endpoint",
+)
 async def list_attempted_messages(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -321,6 +368,7 @@ async def list_attempted_messages(
 
 @router.post(
     "/msg/{msg_id}/endpoint/{endpoint_id}/resend",
+    response_model=EmptyOut,
     status_code=202,
     summary="Send a message to an endpoint again",
 )
@@ -330,6 +378,8 @@ async def resend(
     async with runtime.db.write() as conn:
         _, found_msg, ep = await _scope(conn, principal, app_id, msg=msg_id, ep=endpoint_id)
         assert found_msg is not None
+        if await conn.scalar(sa.select(message.c.payload.is_(None)).where(message.c.id == found_msg)):
+            raise MissingPayload()
         await manual.resend(conn, found_msg, ep.id)
     runtime.deliveries_enqueued()
     return json_response({}, 202)
@@ -355,7 +405,11 @@ async def deliveries_page(
     return await paginate(conn, query, delivery.c.id, page, render_delivery)
 
 
-@router.get("/msg/{msg_id}/delivery", summary="List a message's deliveries, filtered ones included")
+@router.get(
+    "/msg/{msg_id}/delivery",
+    response_model=ListResponse[DeliveryOut],
+    summary="List a message's deliveries, filtered ones included",
+)
 async def list_message_deliveries(
     runtime: RuntimeDep, principal: PrincipalDep, app_id: str, msg_id: str, page: Annotated[Page, Depends()]
 ) -> Response:

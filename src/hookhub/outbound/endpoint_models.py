@@ -18,8 +18,9 @@ from hookhub.outbound.wire import check_endpoint_url
 from hookhub.routing.filters import FilterError, compile_filter
 
 SECRET_PREFIX = "whsec_"
+MAX_CHANNELS = 10  # Svix's limit
 EventTypeName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.]+$", max_length=256)]
-Channel = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.:]+$", min_length=1, max_length=128)]
+Channel = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.:+]+$", min_length=1, max_length=128)]
 # Headers hookhub sets itself; an endpoint cannot override them.
 _RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection"}
 _RESERVED_PREFIXES = ("webhook-", "svix-")
@@ -35,9 +36,10 @@ class EndpointFields(ApiModel):
     uid: Uid | None = None
     version: Version | None = None
     disabled: bool | None = None
-    filter_types: list[EventTypeName] | None = None
-    event_types: list[EventTypeName] | None = None
-    channels: list[Channel] | None = None
+    # An empty filter would silently mean "every message": Svix refuses it, and so does hookhub.
+    filter_types: Annotated[list[EventTypeName], Field(min_length=1)] | None = None
+    event_types: Annotated[list[EventTypeName], Field(min_length=1)] | None = None
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=MAX_CHANNELS)] | None = None
     metadata: dict[str, str] | None = None
     throttle_rate: ThrottleRate | None = None
     rate_limit: ThrottleRate | None = None

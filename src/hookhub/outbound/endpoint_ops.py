@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookhub import ids
 from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.models import ApiModel, UtcTime
+from hookhub.api.openapi import json_body
+from hookhub.api.schemas import BackgroundTaskOut, EndpointAttemptStats, EndpointStats, MessageOut
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import manual
 from hookhub.errors import NotFound
@@ -61,7 +63,13 @@ async def _endpoint(conn: AsyncConnection, principal: Principal, app_ref: str, e
     return await find_endpoint(conn, "app_id", app_id, ep_ref)
 
 
-@router.post("/replay-missing", status_code=202, summary="Send the messages this endpoint never got")
+@router.post(
+    "/replay-missing",
+    response_model=BackgroundTaskOut,
+    openapi_extra=json_body(RecoverIn),
+    status_code=202,
+    summary="Send the messages this endpoint never got",
+)
 async def replay_missing(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep, app_id: str, endpoint_id: str
 ) -> Response:
@@ -73,7 +81,13 @@ async def replay_missing(
     return json_response(tasks.render(task), 202)
 
 
-@router.post("/bulk-replay", status_code=202, summary="Re-send every message sent to this endpoint")
+@router.post(
+    "/bulk-replay",
+    response_model=BackgroundTaskOut,
+    openapi_extra=json_body(BulkReplayIn),
+    status_code=202,
+    summary="Re-send every message sent to this endpoint",
+)
 async def bulk_replay(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep, app_id: str, endpoint_id: str
 ) -> Response:
@@ -101,7 +115,7 @@ def _window(endpoint_id: str, body: RecoverIn) -> dict[str, Any]:
     }
 
 
-@router.get("/stats", summary="Message counts by delivery status")
+@router.get("/stats", response_model=EndpointStats, summary="Message counts by delivery status")
 async def stats(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -125,7 +139,7 @@ async def stats(
     )
 
 
-@router.get("/attempt-stats", summary="Attempt counts by outcome")
+@router.get("/attempt-stats", response_model=EndpointAttemptStats, summary="Attempt counts by outcome")
 async def attempt_stats(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -164,7 +178,13 @@ def _example(schemas: dict[str, Any] | None, index: int) -> dict[str, Any]:
     return {"example": True}
 
 
-@router.post("/send-example", status_code=202, summary="Send an event type's example payload")
+@router.post(
+    "/send-example",
+    response_model=MessageOut,
+    openapi_extra=json_body(EventExampleIn),
+    status_code=202,
+    summary="Send an event type's example payload",
+)
 async def send_example(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep, app_id: str, endpoint_id: str
 ) -> Response:

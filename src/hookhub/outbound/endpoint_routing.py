@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub.api.deps import PrincipalDep, RuntimeDep
 from hookhub.api.models import ApiModel
+from hookhub.api.openapi import json_body
+from hookhub.api.schemas import FilterTestOut, TransformationOut, TransformationSimulateOut
 from hookhub.auth.tokens import Principal
 from hookhub.errors import NotFound, TransformationFailed, validation_error
 from hookhub.outbound.endpoint_models import check_filter, is_sensitive_header
@@ -111,7 +113,12 @@ async def _stored_document(
 def add_routing_routes(
     router: APIRouter, item: str, owner: Owner, owner_column: str, find_endpoint: FindEndpoint
 ) -> None:
-    @router.post(item + "/filter/test", summary="Try a content filter on a stored event or a sample")
+    @router.post(
+        item + "/filter/test",
+        response_model=FilterTestOut,
+        summary="Try a content filter on a stored event or a sample",
+        openapi_extra=json_body(FilterTestIn),
+    )
     async def test_filter(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:
@@ -128,7 +135,11 @@ def add_routing_routes(
         matched = compile_filter(chosen)(document) if chosen else True
         return json_response({"matched": matched, "filter": chosen or None, "document": document})
 
-    @router.get(item + "/transformation", summary="Get the endpoint's transformation")
+    @router.get(
+        item + "/transformation",
+        response_model=TransformationOut,
+        summary="Get the endpoint's transformation",
+    )
     async def get_transformation(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:
@@ -138,7 +149,12 @@ def add_routing_routes(
             {"code": row.transformation, "enabled": row.transformation_enabled, "updatedAt": row.updated_at}
         )
 
-    @router.patch(item + "/transformation", status_code=204, summary="Set or switch the transformation")
+    @router.patch(
+        item + "/transformation",
+        status_code=204,
+        summary="Set or switch the transformation",
+        openapi_extra=json_body(TransformationPatch),
+    )
     async def patch_transformation(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:
@@ -162,7 +178,12 @@ def add_routing_routes(
                 await conn.execute(endpoint.update().where(endpoint.c.id == row.id).values(**values))
         return no_content()
 
-    @router.post(item + "/transformation/simulate", summary="Run a transformation on a sample")
+    @router.post(
+        item + "/transformation/simulate",
+        response_model=TransformationSimulateOut,
+        summary="Run a transformation on a sample",
+        openapi_extra=json_body(SimulateIn),
+    )
     async def simulate(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:

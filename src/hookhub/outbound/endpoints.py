@@ -30,19 +30,27 @@ The data functions below (``create_endpoint``, ``find_endpoint`` …) take the s
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub import ids
 from hookhub.api.deps import PrincipalDep, RuntimeDep
-from hookhub.api.pagination import Page, paginate
+from hookhub.api.pagination import Ordering, Page, paginate
+from hookhub.api.schemas import (
+    BackgroundTaskOut,
+    EndpointHeadersOut,
+    EndpointOut,
+    EndpointSecretOut,
+    ListResponse,
+)
 from hookhub.auth.tokens import Principal
 from hookhub.delivery import republish
 from hookhub.delivery.signing import generate_secret, previous_after_rotation
@@ -168,6 +176,20 @@ async def rotate_secret(conn: AsyncConnection, current: Row, new_key: str | None
 # ---- routes -----------------------------------------------------------------------------------
 
 
+def _declare_path(name: str) -> Any:
+    """A dependency that only declares the owner's path parameter (``{app_id}``, ``{source_id}``),
+    which the routes read from ``request.path_params``: the OpenAPI document names it then."""
+
+    async def declared(**_: str) -> None:
+        return None
+
+    owner = inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, Path(description="Its id or uid")]
+    )
+    declared.__signature__ = inspect.Signature([owner])  # type: ignore[attr-defined]
+    return Depends(declared)
+
+
 def build_endpoint_router(
     prefix: str,
     resolve_owner: ResolveOwner,
@@ -182,23 +204,25 @@ def build_endpoint_router(
     if len(params) != 1:
         raise ValueError("prefix must contain exactly one path parameter (the owner's id or uid)")
     owner_param = params[0]
-    router = APIRouter(prefix=prefix, tags=tags or ["Endpoint"])
+    router = APIRouter(prefix=prefix, tags=tags or ["Endpoint"], dependencies=[_declare_path(owner_param)])
     item = "/{endpoint_id}"
 
     async def owner(conn: AsyncConnection, request: Request, principal: Principal) -> str:
         return await resolve_owner(conn, principal, request.path_params[owner_param])
 
-    @router.get("", summary="List endpoints")
+    @router.get("", response_model=ListResponse[EndpointOut], summary="List endpoints")
     async def list_endpoints(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, page: Annotated[Page, Depends()]
     ) -> Response:
         async with runtime.db.read() as conn:
             owner_id = await owner(conn, request, principal)
             query = sa.select(endpoint).where(endpoint.c[owner_column] == owner_id)
-            result = await paginate(conn, query, endpoint.c.id, page, render_endpoint)
+            result = await paginate(
+                conn, query, endpoint.c.id, page, render_endpoint, default_order=Ordering.descending
+            )
         return json_response(result)
 
-    @router.post("", status_code=201, summary="Create an endpoint")
+    @router.post("", response_model=EndpointOut, status_code=201, summary="Create an endpoint")
     async def create(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, body: EndpointCreate
     ) -> Response:
@@ -208,7 +232,7 @@ def build_endpoint_router(
             row = await create_endpoint(conn, owner_column, owner_id, body)
         return json_response(render_endpoint(row), 201)
 
-    @router.get(item, summary="Get an endpoint")
+    @router.get(item, response_model=EndpointOut, summary="Get an endpoint")
     async def get(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:
@@ -216,7 +240,12 @@ def build_endpoint_router(
             row = await find_endpoint(conn, owner_column, await owner(conn, request, principal), endpoint_id)
         return json_response(render_endpoint(row))
 
-    @router.put(item, summary="Update an endpoint, or create it with this uid")
+    @router.put(
+        item,
+        response_model=EndpointOut,
+        responses={201: {"model": EndpointOut}},
+        summary="Update an endpoint, or create it with this uid",
+    )
     async def upsert(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: EndpointUpsert
     ) -> Response:
@@ -234,7 +263,7 @@ def build_endpoint_router(
             row = await update_endpoint(conn, owner_column, current, body, body.fields())
         return json_response(render_endpoint(row))
 
-    @router.patch(item, summary="Partially update an endpoint")
+    @router.patch(item, response_model=EndpointOut, summary="Partially update an endpoint")
     async def patch(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: EndpointPatch
     ) -> Response:
@@ -257,7 +286,9 @@ def build_endpoint_router(
             await conn.execute(endpoint.delete().where(endpoint.c.id == row.id))
         return no_content()
 
-    @router.get(item + "/secret", summary="Get the endpoint's signing secret")
+    @router.get(
+        item + "/secret", response_model=EndpointSecretOut, summary="Get the endpoint's signing secret"
+    )
     async def get_secret(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:
@@ -267,7 +298,9 @@ def build_endpoint_router(
         return json_response({"key": row.secret})
 
     @router.post(
-        item + "/secret/rotate", summary="Rotate the signing secret (old key valid for a grace period)"
+        item + "/secret/rotate",
+        response_model=EndpointSecretOut,
+        summary="Rotate the signing secret (old key valid for a grace period)",
     )
     async def rotate(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: SecretRotate
@@ -278,9 +311,13 @@ def build_endpoint_router(
         async with runtime.db.write() as conn:
             row = await find_endpoint(conn, owner_column, await owner(conn, request, principal), endpoint_id)
             key = await rotate_secret(conn, row, body.key, grace)
+        # Svix's document once said 204; its current SDKs (2.9) read the new key from the answer,
+        # and older ones ignore a body: answering with it suits both.
         return json_response({"key": key})
 
-    @router.get(item + "/headers", summary="Get the endpoint's extra headers")
+    @router.get(
+        item + "/headers", response_model=EndpointHeadersOut, summary="Get the endpoint's extra headers"
+    )
     async def get_headers(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str
     ) -> Response:
@@ -317,7 +354,12 @@ def build_endpoint_router(
         await _store_headers(request, runtime, principal, endpoint_id, merge)
         return no_content()
 
-    @router.post(item + "/recover", status_code=202, summary="Re-send what failed since a time")
+    @router.post(
+        item + "/recover",
+        status_code=202,
+        response_model=BackgroundTaskOut,
+        summary="Re-send what failed since a time",
+    )
     async def recover(
         request: Request, runtime: RuntimeDep, principal: PrincipalDep, endpoint_id: str, body: RecoverIn
     ) -> Response:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookhub.api.deps import OrgPrincipalDep, PrincipalDep, RuntimeDep
 from hookhub.api.models import ApiModel, JsonObject, Uid
 from hookhub.api.pagination import Page, paginate
+from hookhub.api.schemas import EventTypeOut, ListResponse
 from hookhub.errors import Conflict, NotFound, validation_error
 from hookhub.outbound.wire import json_response, no_content
 from hookhub.store.tables import event_type
@@ -139,7 +140,7 @@ def _defaults(values: dict[str, Any]) -> dict[str, Any]:
     return {"archived": False, "deprecated": False, **values}
 
 
-@router.get("", summary="List event types")
+@router.get("", response_model=ListResponse[EventTypeOut], summary="List event types")
 async def list_event_types(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -161,14 +162,14 @@ async def list_event_types(
     return json_response(result)
 
 
-@router.post("", status_code=201, summary="Create an event type")
+@router.post("", response_model=EventTypeOut, status_code=201, summary="Create an event type")
 async def create(runtime: RuntimeDep, principal: OrgPrincipalDep, body: EventTypeIn) -> Response:
     async with runtime.db.write() as conn:
         row = await _insert(conn, body.name, _defaults(body.all_values()))
     return json_response(render_event_type(row), 201)
 
 
-@router.get("/{name}", summary="Get an event type")
+@router.get("/{name}", response_model=EventTypeOut, summary="Get an event type")
 async def get(runtime: RuntimeDep, principal: PrincipalDep, name: str) -> Response:
     async with runtime.db.read() as conn:
         row = await _load(conn, name)
@@ -177,7 +178,12 @@ async def get(runtime: RuntimeDep, principal: PrincipalDep, name: str) -> Respon
     return json_response(render_event_type(row))
 
 
-@router.put("/{name}", summary="Update an event type, or create it")
+@router.put(
+    "/{name}",
+    response_model=EventTypeOut,
+    responses={201: {"model": EventTypeOut}},
+    summary="Update an event type, or create it",
+)
 async def upsert(
     runtime: RuntimeDep, principal: OrgPrincipalDep, name: str, body: EventTypeUpsert
 ) -> Response:
@@ -191,7 +197,7 @@ async def upsert(
     return json_response(render_event_type(row))
 
 
-@router.patch("/{name}", summary="Partially update an event type")
+@router.patch("/{name}", response_model=EventTypeOut, summary="Partially update an event type")
 async def patch(runtime: RuntimeDep, principal: OrgPrincipalDep, name: str, body: EventTypePatch) -> Response:
     async with runtime.db.write() as conn:
         if await _load(conn, name) is None:

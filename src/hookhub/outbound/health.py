@@ -1,4 +1,5 @@
 """``GET /api/v1/health``: each component's status, and why one is down; 503 when one is.
+``GET /api/v1/health/ping``: 204 whenever the process answers (Svix's liveness check).
 
 Each check is bounded in time, so a stalled database or Redis makes the answer say so instead
 of hanging.
@@ -11,16 +12,22 @@ from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from hookhub.api.deps import RuntimeDep
+from hookhub.api.schemas import HealthOut
 from hookhub.store.outage import describe
 
 router = APIRouter(tags=["Health"])
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-@router.get("/api/v1/health", response_class=JSONResponse)
+@router.get(
+    "/api/v1/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "A component is down"}},
+    response_class=JSONResponse,
+)
 async def health(runtime: RuntimeDep) -> JSONResponse:
     async def database() -> bool:
         async with runtime.db.read() as conn:
@@ -39,6 +46,13 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
     if reasons:
         body["reasons"] = reasons
     return JSONResponse(body, status_code=503 if reasons else 200)
+
+
+@router.get("/api/v1/health/ping", status_code=204, summary="Ping")
+@router.head("/api/v1/health/ping", status_code=204, summary="Ping")
+async def ping() -> Response:
+    """No content: the server is up. Checks nothing else (see ``GET /api/v1/health``)."""
+    return Response(status_code=204)
 
 
 async def _failure(check: Callable[[], Awaitable[bool]]) -> str | None:

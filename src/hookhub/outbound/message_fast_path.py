@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable
 from urllib.parse import parse_qsl
 
+from hookhub.api.content_type import refuse_non_json
 from hookhub.errors import HookhubError, InternalError, PayloadTooLarge
 from hookhub.http.body_limit import ClientDisconnected, read_body
 from hookhub.http.dispatch import ASGIApp, Receive, Scope, Send
@@ -41,6 +42,7 @@ class MessageFastPath:
             return self.stack(scope, receive, send)
         authorization = None
         length = None
+        content_type = None
         cors: tuple[tuple[bytes, bytes], ...] = ()
         for name, value in scope["headers"]:
             if name == b"idempotency-key":
@@ -49,9 +51,11 @@ class MessageFastPath:
                 authorization = value.decode("latin-1")
             elif name == b"content-length":
                 length = value
+            elif name == b"content-type":
+                content_type = value
             elif name == b"origin":
                 cors = CORS_SIMPLE
-        return self._create(scope, receive, send, match.group(1), authorization, length, cors)
+        return self._create(scope, receive, send, match.group(1), authorization, length, content_type, cors)
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"Request body is larger than {self.max_body} bytes.")
@@ -64,6 +68,7 @@ class MessageFastPath:
         app_ref: str,
         authorization: str | None,
         length: bytes | None,
+        content_type: bytes | None,
         cors: tuple[tuple[bytes, bytes], ...],
     ) -> None:
         try:
@@ -75,6 +80,7 @@ class MessageFastPath:
             tokens = self.runtime.tokens
             principal = tokens.cached(authorization) or await tokens.authenticate(authorization)
             principal.require_write()
+            refuse_non_json(content_type)
             body = parse_json(raw, MessageIn)
             with_content = True
             if scope["query_string"]:

@@ -34,10 +34,14 @@ class MessagePrecheckIn(ApiModel):
     channels: list[Channel] | None = None
 
 
+EXPIRED_PAYLOAD = orjson.Fragment(b'{"expired":true}')
+
+
 def render_message(row: Row, *, with_content: bool) -> dict[str, Any]:
     payload: Any = {}
-    if with_content and row.payload is not None:
-        payload = orjson.Fragment(row.payload)  # the stored text, not re-serialised
+    if with_content:
+        # A deleted or expired payload reads as Svix's marker.
+        payload = EXPIRED_PAYLOAD if row.payload is None else orjson.Fragment(row.payload)
     return {
         "id": row.id,
         "eventType": row.event_type,

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookhub.api.deps import PrincipalDep, ReadingPrincipalDep, RuntimeDep
 from hookhub.api.models import UtcTime
+from hookhub.api.openapi import json_body
 from hookhub.api.pagination import Ordering, Page, paginate
+from hookhub.api.schemas import BackgroundTaskOut, ListResponse, MessageOut, MessagePrecheckOut
 from hookhub.auth.tokens import Principal
 from hookhub.errors import NotFound
 from hookhub.outbound.attempts import json_list_contains
@@ -47,6 +49,7 @@ async def _app_and_endpoints(conn: AsyncConnection, app_ref: str) -> tuple[str |
 
 @router.post(
     "",
+    response_model=MessageOut,
     status_code=202,
     summary="Create a message and send it to the matching endpoints",
 )
@@ -58,7 +61,7 @@ async def create(
     return Response(answer, status_code=202, media_type="application/json")
 
 
-@router.get("", summary="List messages (newest first)")
+@router.get("", response_model=ListResponse[MessageOut], summary="List messages (newest first)")
 async def list_messages(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -96,7 +99,12 @@ async def list_messages(
     return json_response(result)
 
 
-@router.post("/precheck/active", summary="Would a message like this reach any endpoint?")
+@router.post(
+    "/precheck/active",
+    response_model=MessagePrecheckOut,
+    openapi_extra=json_body(MessagePrecheckIn),
+    summary="Would a message like this reach any endpoint?",
+)
 async def precheck(
     request: Request, runtime: RuntimeDep, principal: ReadingPrincipalDep, app_id: str
 ) -> Response:
@@ -109,7 +117,12 @@ async def precheck(
     return json_response({"active": bool(matching_endpoint_ids(endpoints, body.event_type, body.channels))})
 
 
-@router.post("/expunge-all-contents", summary="Delete the payload of every message of the application")
+@router.post(
+    "/expunge-all-contents",
+    response_model=BackgroundTaskOut,
+    status_code=202,
+    summary="Delete the payload of every message of the application",
+)
 async def expunge_all(runtime: RuntimeDep, principal: PrincipalDep, app_id: str) -> Response:
     async with runtime.db.write() as conn:
         found_id = await find_app_id(conn, principal, app_id)
@@ -129,7 +142,7 @@ async def _find_message(conn: AsyncConnection, principal: Principal, app_ref: st
     return row
 
 
-@router.get("/{msg_id}", summary="Get a message by its id or eventId")
+@router.get("/{msg_id}", response_model=MessageOut, summary="Get a message by its id or eventId")
 async def get(
     runtime: RuntimeDep, principal: PrincipalDep, app_id: str, msg_id: str, with_content: bool = True
 ) -> Response:

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from hookhub.api.deps import OrgPrincipalDep, ReadingPrincipalDep, RuntimeDep
 from hookhub.api.models import ApiModel
+from hookhub.api.schemas import AppPortalAccessOut
 from hookhub.auth.tokens import create_token
 from hookhub.errors import Forbidden, NotFound
 from hookhub.outbound.applications import ApplicationIn, create_app
@@ -39,7 +40,11 @@ class TokenExpireIn(ApiModel):
     expiry: Annotated[int, Field(ge=0, le=365 * 24 * 3600)] | None = None
 
 
-@router.post("/app-portal-access/{app_id}", summary="Create a consumer-portal link for one application")
+@router.post(
+    "/app-portal-access/{app_id}",
+    response_model=AppPortalAccessOut,
+    summary="Create a consumer-portal link for one application",
+)
 async def app_portal_access(
     runtime: RuntimeDep, principal: OrgPrincipalDep, app_id: str, body: AppPortalAccessIn | None = None
 ) -> Response:

@@ -11,6 +11,7 @@ import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel, ValidationError
 
+from hookhub.api.content_type import refuse_non_json
 from hookhub.delivery.ssrf import destination_url
 from hookhub.errors import BadRequest, ValidationFailed
 
@@ -45,12 +46,16 @@ def no_content() -> Response:
 
 def validation_from(exc: ValidationError, prefix: tuple[str | int, ...] = ("body",)) -> ValidationFailed:
     return ValidationFailed(
-        [{"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
+        [
+            {"loc": [str(part) for part in (*prefix, *err["loc"])], "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors()
+        ]
     )
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
     """Parse and validate a JSON body by hand (used on hot paths instead of a FastAPI body param)."""
+    refuse_non_json(request.headers.get("content-type"))
     return parse_json(await request.body(), model)
 
 

@@ -13,7 +13,9 @@ import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
+from hookhub.api.content_type import refuse_non_json
 from hookhub.api.deps import RuntimeDep
+from hookhub.api.schemas import ReplyAcceptedOut
 from hookhub.errors import validation_error
 from hookhub.relay.replies import parse_reply
 
@@ -46,12 +48,14 @@ _SCHEMA = {
     status_code=202,
     summary="Reply to a waiting webhook request",
     response_class=JSONResponse,
+    response_model=ReplyAcceptedOut,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _SCHEMA}}}},
 )
 async def post_reply(
     reply_id: Annotated[str, Path(alias="replyId")], request: Request, runtime: RuntimeDep
 ) -> JSONResponse:
     """Body: ``{"status": 201, "headers": {…}, "body": <string or JSON>}``."""
+    refuse_non_json(request.headers.get("content-type"))
     raw = await request.body()
     try:
         payload = orjson.loads(raw) if raw else {}

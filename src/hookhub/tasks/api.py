@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from hookhub.api.deps import ReadingPrincipalDep, RuntimeDep
 from hookhub.api.pagination import Ordering, Page, paginate
+from hookhub.api.schemas import BackgroundTaskOut, ListResponse
 from hookhub.errors import NotFound
 from hookhub.outbound.wire import json_response
 from hookhub.store.tables import background_task
@@ -21,7 +22,7 @@ from hookhub.tasks.store import render, visible_to
 router = APIRouter(prefix="/api/v1/background-task", tags=["Background task"])
 
 
-@router.get("", summary="List background tasks")
+@router.get("", response_model=ListResponse[BackgroundTaskOut], summary="List background tasks")
 async def list_tasks(
     runtime: RuntimeDep,
     principal: ReadingPrincipalDep,
@@ -41,7 +42,7 @@ async def list_tasks(
     return json_response(result)
 
 
-@router.get("/{task_id}", summary="Get a background task")
+@router.get("/{task_id}", response_model=BackgroundTaskOut, summary="Get a background task")
 async def get_task(runtime: RuntimeDep, principal: ReadingPrincipalDep, task_id: str) -> Response:
     async with runtime.db.read() as conn:
         row = (
