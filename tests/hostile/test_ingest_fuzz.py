@@ -27,7 +27,7 @@ from tests.inbound.alexa_pki import PKI, certificate_server
 from tests.inbound.signers import Signer, signer_for
 from tests.support.server import ServerProcess
 
-EXAMPLES_PER_SOURCE = 12
+EXAMPLES_PER_SOURCE = 10
 UNVERIFIED = "generic-webhook"  # a source without a verifier: only the transport and parsing
 TYPES = [UNVERIFIED, *sorted(REGISTRY)]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "X-WEIRD"]
