@@ -167,6 +167,11 @@ def test_a_bad_filter_is_refused_with_its_place(api):
         json={"filter": {"$or": "x"}, "document": {}},
     )
     assert answer.status_code == 422 and "$.$or" in answer.text
+    huge = api.post(  # found by schemathesis: an integer beyond 64 bits was a 500
+        f"/api/v1/app/{app['id']}/endpoint/{ep['id']}/filter/test",
+        json={"filter": {"payload": {"n": -(2**127)}}, "document": {}},
+    )
+    assert huge.status_code == 422 and "64 bits" in huge.text
     not_json = api.post(
         f"/api/v1/app/{app['id']}/endpoint/{ep['id']}/filter/test",
         content=b"{nope",

@@ -43,16 +43,21 @@ from uvicorn.protocols.utils import (
 )
 from uvicorn.server import ServerState
 
-from hookhub.http.exchange import Exchange, closing_answer, connection_tokens
+from hookhub.http.exchange import Exchange, connection_tokens
 from hookhub.http.limits import ConnectionLimits
-from hookhub.http.refusals import BODY_TIMEOUT, HEAD_TIMEOUT, TOO_MANY_CONNECTIONS, head_too_large
+from hookhub.http.refusals import (
+    BAD_REQUEST,
+    BODY_TIMEOUT,
+    HEAD_TIMEOUT,
+    TOO_MANY_CONNECTIONS,
+    head_too_large,
+)
 
 logger = logging.getLogger("uvicorn.error")
 access_logger = logging.getLogger("uvicorn.access")
 
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
-_BAD_REQUEST = closing_answer(400, b"Invalid HTTP request received.")
 
 
 # After refusing a request, what the client still sends is read and dropped this long before
@@ -223,7 +228,7 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserError:
             if not (self.lingering or self.transport.is_closing()):  # else a callback refused it
                 logger.warning("Invalid HTTP request received.")
-                self._refuse(_BAD_REQUEST)
+                self._refuse(BAD_REQUEST)
         else:
             if self.head_began is not None:
                 self._head_unfinished()

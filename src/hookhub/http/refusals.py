@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from hookhub.errors import HeadTooLarge, HookhubError, RequestTimeout, ServiceUnavailable
+from hookhub.errors import BadRequest, HeadTooLarge, HookhubError, RequestTimeout, ServiceUnavailable
 from hookhub.http.exchange import closing_answer
 
 
@@ -15,6 +15,9 @@ def head_too_large(limit: int) -> bytes:
     return refusal(HeadTooLarge(f"The request line and headers are larger than {limit} bytes."))
 
 
+# What httptools cannot parse: smuggling vectors (Content-Length with Transfer-Encoding, duplicate
+# or signed lengths, obfuscated codings, chunk sizes that overflow, bare LF line ends), and garbage.
+BAD_REQUEST = refusal(BadRequest("Invalid HTTP request received."))
 HEAD_TIMEOUT = refusal(RequestTimeout("The request's head did not arrive in time."))
 BODY_TIMEOUT = refusal(RequestTimeout("The request's body stopped arriving."))
 TOO_MANY_CONNECTIONS = refusal(ServiceUnavailable("Too many connections; retry later."))

@@ -11,10 +11,12 @@ from typing import Any
 
 import orjson
 
-from hookhub.errors import Forbidden, NotFound
+from hookhub.errors import BadRequest, Forbidden, NotFound
 from hookhub.inbound.answer import Answer, error_answer
 from hookhub.inbound.compiled import CompiledSource
 from hookhub.inbound.verifiers.base import InboundRequest, hmac_digest, same
+
+_NO_PLAIN_TOKEN = "Zoom's endpoint.url_validation needs payload.plainToken, a string"
 
 
 def before_auth(source: CompiledSource, request: InboundRequest) -> Answer | None:
@@ -42,7 +44,10 @@ def after_verify(source: CompiledSource, payload: Any) -> Answer | None:
     if source.type == "slack" and payload.get("type") == "url_verification":
         return Answer(200, orjson.dumps({"challenge": payload.get("challenge")}))
     if source.type == "zoom" and payload.get("event") == "endpoint.url_validation":
-        plain = str((payload.get("payload") or {}).get("plainToken", ""))
+        inner = payload.get("payload")
+        plain = inner.get("plainToken") if isinstance(inner, dict) else None
+        if not isinstance(plain, str):
+            return error_answer(BadRequest(_NO_PLAIN_TOKEN))
         encrypted = hmac_digest(source.config["secret"], plain.encode()).hex()
         return Answer(200, orjson.dumps({"plainToken": plain, "encryptedToken": encrypted}))
     if source.type == "discord" and payload.get("type") == 1:

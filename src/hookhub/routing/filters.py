@@ -70,7 +70,11 @@ def compile_filter(document: Any) -> Matcher:
     """A function that tells whether an event (a dict) matches ``document``."""
     if not isinstance(document, dict):
         raise FilterError("$", "a filter is a JSON object")
-    if len(orjson.dumps(document)) > MAX_FILTER_BYTES:
+    try:
+        size = len(orjson.dumps(document))
+    except TypeError:  # orjson: an integer beyond 64 bits, which no column or comparison keeps
+        raise FilterError("$", "a filter's integers must fit in 64 bits") from None
+    if size > MAX_FILTER_BYTES:
         raise FilterError("$", f"a filter is at most {MAX_FILTER_BYTES} bytes of JSON")
     return _compile(document, "$", 0)
 
