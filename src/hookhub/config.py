@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # timeout), then cancels the rest: each is recorded as a failed attempt and due again at once.
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     disable_endpoint_after_seconds: int = 5 * 24 * 3600
+    # A 429 or 503 with Retry-After pauses the whole endpoint for that long, at most this (0: never).
+    endpoint_pause_max_seconds: float = Field(3600.0, ge=0)
     allow_private_networks: str = ""
     # Peers whose X-Forwarded-For names the client (an event's sourceIp): addresses or CIDRs, or *.
     trusted_proxies: str = "127.0.0.1,::1"

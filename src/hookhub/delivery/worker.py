@@ -23,7 +23,7 @@ from typing import Any
 
 from hookhub import ids
 from hookhub.config import Settings
-from hookhub.delivery import queue, republish, throttle
+from hookhub.delivery import flow, queue, republish, throttle
 from hookhub.delivery.jobs import Job, Result
 from hookhub.delivery.operational import OperationalWebhooks
 from hookhub.delivery.retry import next_delay
@@ -167,6 +167,7 @@ class DeliveryWorker:
             if await queue.reclaim_expired(self.db):
                 log.info("took back deliveries whose worker's lease had expired")
         room = min(self.concurrency - len(self._inflight), CLAIM_BATCH)
+        claimed_at = utcnow()
         claimed, jobs, skipped = await queue.claim_and_prepare(
             self.db, self.worker_id, room, self.lease_seconds
         )
@@ -179,7 +180,7 @@ class DeliveryWorker:
         await self._maybe_disable_long_failing()
         if not claimed and not self.wakeup.event.is_set():
             # Idle: also wake for rows scheduled by anyone (deliverAt, other workers' retries).
-            due = await queue.next_due_at(self.db)
+            due = await queue.next_due_at(self.db, claimed_at)
             if due is not None:
                 self._wake_at(max((due - utcnow()).total_seconds(), 0.01), signal=False)
         if len(claimed) < room:
@@ -234,6 +235,7 @@ class DeliveryWorker:
                     self.wakeup.event.set()  # the new message's deliveries are due
             else:
                 response = await self._send(job, started)
+                await self._maybe_pause(job, response)
                 if not response.sent:  # no connection came free: nothing was sent, no attempt
                     await queue.requeue(self.db, self.worker_id, job.claimed.id, REQUEUE_UNSENT_SECONDS)
                     self._wake_at(REQUEUE_UNSENT_SECONDS)
@@ -243,6 +245,28 @@ class DeliveryWorker:
             raise
         except Exception:
             log_failure(log, "delivery %s failed unexpectedly; it will be retried", job.claimed.id)
+
+    async def _maybe_pause(self, job: Job, response: Response) -> None:
+        """A 429 or 503 with Retry-After pauses the whole endpoint, at once (not with the batched
+        record), so that no worker claims its other rows meanwhile."""
+        seconds = flow.pause_for(
+            response.status, response.retry_after, self.settings.endpoint_pause_max_seconds
+        )
+        if seconds is None:
+            return
+        statement = flow.pause_statement(
+            self.db.dialect, job.claimed.endpoint_id, flow.until(utcnow(), seconds)
+        )
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(statement)
+        except Exception:
+            log_failure(log, "pausing endpoint %s failed", job.claimed.endpoint_id)
+            return
+        log.info(
+            "endpoint %s paused for %.1f s (answered %d)", job.claimed.endpoint_id, seconds, response.status
+        )
+        self._wake_at(seconds)
 
     async def _send(self, job: Job, started: datetime) -> Response:
         """The HTTP attempt; one cancelled at shutdown is recorded as a failed attempt, due

@@ -1,0 +1,38 @@
+"""flow control toward endpoints: a row per paused endpoint, and pending deliveries by endpoint
+
+Revision ID: 0011
+Revises: 0008
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from hookhub.store.types import UtcDateTime
+
+revision = "0011"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "endpoint_flow",
+        sa.Column(
+            "endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("paused_until", UtcDateTime()),
+    )
+    pending = sa.text("status = 'pending'")
+    op.create_index(
+        "delivery_endpoint_pending",
+        "delivery",
+        ["endpoint_id", "next_attempt_at"],
+        sqlite_where=pending,
+        postgresql_where=pending,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("delivery_endpoint_pending", table_name="delivery")
+    op.drop_table("endpoint_flow")
