@@ -102,3 +102,47 @@ def test_pause_is_bounded_and_only_for_429_and_503():
     assert flow.pause_for(429, None, 3600) is None
     assert flow.pause_for(429, 0.0, 3600) is None
     assert flow.pause_for(429, 5.0, 0) is None  # pausing turned off
+
+
+def test_max_in_flight_holds_across_workers_and_loses_nothing(make_server, make_receiver, tmp_path):
+    """Two ``hookhub worker`` processes on PostgreSQL (the server's own worker on SQLite) never
+    have more than maxInFlight requests open to the endpoint; an unlimited one beside it is not
+    held back to that."""
+    limited = make_receiver(default=Reply(200, delay=0.2))
+    unlimited = make_receiver(default=Reply(200, delay=0.2))
+    api, workers = _workers(make_server, tmp_path)
+    try:
+        client = svix_client(api)
+        limited_app, endpoint_id = app_with_endpoint(client, limited.url)
+        unlimited_app, _ = app_with_endpoint(client, unlimited.url)
+        with api.client() as http:  # a hookhub field: the svix SDK's models do not carry it
+            patched = http.patch(f"/api/v1/app/{limited_app}/endpoint/{endpoint_id}", json={"maxInFlight": 2})
+            assert patched.status_code == 200 and patched.json()["maxInFlight"] == 2
+        sent = _send(client, limited_app, 30)
+        free = _send(client, unlimited_app, 30)
+        limited.wait_until(lambda got: set(sent) <= {r.webhook_id for r in got}, timeout=60, what="30")
+        unlimited.wait_until(lambda got: set(free) <= {r.webhook_id for r in got}, timeout=60, what="30")
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert limited.most_in_flight == 2  # reached, never passed
+    assert unlimited.most_in_flight > 2
+    assert sorted(r.webhook_id for r in limited.requests) == sorted(sent)  # each exactly once
+
+
+def test_max_in_flight_is_checked_and_can_be_cleared(server):
+    client = svix_client(server)
+    app_id, endpoint_id = app_with_endpoint(client, "https://example.com/hook")
+    path = f"/api/v1/app/{app_id}/endpoint/{endpoint_id}"
+    with server.client() as http:
+        for bad in (0, -1, 10_001, "two", 1.5):
+            answer = http.patch(path, json={"maxInFlight": bad})
+            assert answer.status_code == 422, (bad, answer.text)
+            assert answer.json()["code"] == "validation"
+        assert http.get(path).json()["maxInFlight"] is None  # nothing half-written
+        created = http.post(
+            f"/api/v1/app/{app_id}/endpoint", json={"url": "https://example.com/b", "maxInFlight": 5}
+        ).json()
+        assert created["maxInFlight"] == 5
+        assert http.patch(path, json={"maxInFlight": 3}).json()["maxInFlight"] == 3
+        assert http.patch(path, json={"maxInFlight": None}).json()["maxInFlight"] is None

@@ -1,10 +1,12 @@
 """Flow control toward endpoints: the rules the queue's claim applies.
 
-An endpoint under control has a row in ``endpoint_flow``: it was paused by a 429 or 503 with
-``Retry-After``. The claim takes the rows of uncontrolled endpoints as before (one ``NOT EXISTS``
-on a table that is usually empty or tiny) and the rows of controlled ones here, endpoint by
-endpoint: none while paused. Everything lives in the database every worker shares, so a pause
-holds across processes and machines.
+An endpoint under control has a row in ``endpoint_flow``: it has a ``maxInFlight`` (copied there
+from the endpoint when it is saved), or it was paused by a 429 or 503 with ``Retry-After``. The
+claim takes the rows of uncontrolled endpoints as before (one ``NOT EXISTS`` on a table that is
+usually small) and the rows of controlled ones here, endpoint by endpoint: none while paused, and
+no more than ``maxInFlight`` minus the endpoint's rows already leased (``sending``, by any
+worker). Everything lives in the database every worker shares, so the rules hold across processes
+and machines; a dead worker's leases count until they expire and are reclaimed.
 
 A pause holds back rows that are not yet claimed; rows already leased to a worker (in flight)
 go on. Held rows are not attempted, so they gain no attempt and no failure.
@@ -37,6 +39,18 @@ def pause_for(status: int, retry_after: float | None, longest: float) -> float |
     return min(retry_after, longest)
 
 
+def limit_statement(dialect: str, endpoint_id: str, max_in_flight: int | None) -> sa.Executable:
+    """Copy an endpoint's ``maxInFlight`` to its flow row (with None the row is left to the claim,
+    which drops it once no pause runs)."""
+    return upsert(
+        endpoint_flow,
+        dialect,
+        {"endpoint_id": endpoint_id, "max_in_flight": max_in_flight},
+        key=("endpoint_id",),
+        update={"max_in_flight": max_in_flight},
+    )
+
+
 def pause_statement(dialect: str, endpoint_id: str, until: datetime) -> sa.Executable:
     """Pause ``endpoint_id`` until ``until`` (a longer pause already set is kept)."""
     return upsert(
@@ -65,7 +79,7 @@ def claim_controlled(conn: sa.Connection, is_sqlite: bool, limit: int, now: date
         delivery.c.next_attempt_at <= now,
     )
     query = (
-        sa.select(endpoint_flow.c.endpoint_id, endpoint_flow.c.paused_until)
+        sa.select(endpoint_flow.c.endpoint_id, endpoint_flow.c.max_in_flight)
         .where(sa.or_(endpoint_flow.c.paused_until.is_(None), endpoint_flow.c.paused_until <= now), due)
         .order_by(endpoint_flow.c.endpoint_id)
         .limit(CONTROLLED_PER_CLAIM)
@@ -75,15 +89,29 @@ def claim_controlled(conn: sa.Connection, is_sqlite: bool, limit: int, now: date
     rows = conn.execute(query).all()
     if not rows:
         return []
-    ended = [row.endpoint_id for row in rows]
-    # The pause is over and nothing else controls the endpoint: back to the ordinary claim.
-    conn.execute(endpoint_flow.delete().where(endpoint_flow.c.endpoint_id.in_(ended)))
+    free = [row.endpoint_id for row in rows if row.max_in_flight is None]
+    if free:  # the pause is over and nothing else controls the endpoint: back to the ordinary claim
+        conn.execute(endpoint_flow.delete().where(endpoint_flow.c.endpoint_id.in_(free)))
+    limited = {row.endpoint_id: row.max_in_flight for row in rows if row.max_in_flight is not None}
+    busy: dict[str, int] = {}
+    if limited:
+        busy = dict(
+            conn.execute(  # type: ignore[arg-type]
+                sa.select(delivery.c.endpoint_id, sa.func.count())
+                .where(delivery.c.status == "sending", delivery.c.endpoint_id.in_(list(limited)))
+                .group_by(delivery.c.endpoint_id)
+            ).all()
+        )
     picked: list[str] = []
-    for endpoint_id in ended:
+    for row in rows:
         room = limit - len(picked)
         if room <= 0:
             break
-        picked += _due_ids(conn, is_sqlite, endpoint_id, room, now)
+        if row.max_in_flight is not None:
+            room = min(room, row.max_in_flight - busy.get(row.endpoint_id, 0))
+            if room <= 0:
+                continue
+        picked += _due_ids(conn, is_sqlite, row.endpoint_id, room, now)
     return picked
 
 

@@ -51,6 +51,7 @@ class Job:
     msg_event_id: str | None
     failing_since: datetime | None
     event_type: str | None = None  # an inbound event's (for republishing it as a message)
+    max_in_flight: int | None = None  # the endpoint's limit: a result frees one of its places
 
     @property
     def subject_id(self) -> str:

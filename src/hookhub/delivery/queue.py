@@ -226,6 +226,7 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
                 msg_event_id=msg_event_id,
                 failing_since=ep.failing_since,
                 event_type=event_type,
+                max_in_flight=ep.max_in_flight,
             )
         )
     return jobs, skipped

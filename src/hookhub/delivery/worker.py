@@ -359,6 +359,8 @@ class DeliveryWorker:
         self._unrecorded, self._unrecorded_operational = [], []
         if announced:
             self.operational.wake()
+        if any(result.job is not None and result.job.max_in_flight for result in results):
+            self.wakeup.event.set()  # a limited endpoint has room again: claim its next rows now
         for result in results:
             if result.retry_in is not None:
                 self._wake_at(result.retry_in)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy.engine import Row
 
-from hookhub.api.models import ApiModel, ThrottleRate, Uid, UtcTime, Version
+from hookhub.api.models import ApiModel, MaxInFlight, ThrottleRate, Uid, UtcTime, Version
 from hookhub.http.fields import field_problem
 from hookhub.outbound.wire import check_endpoint_url
 
@@ -42,6 +42,8 @@ class EndpointFields(ApiModel):
     metadata: dict[str, str] | None = None
     throttle_rate: ThrottleRate | None = None
     rate_limit: ThrottleRate | None = None
+    # hookhub's own: deliveries in flight to the endpoint at once, across all workers.
+    max_in_flight: MaxInFlight | None = None
 
     @field_validator("uid")
     @classmethod
@@ -98,6 +100,7 @@ class EndpointUpsert(EndpointFields):
         return {"url", "description", "uid", "version", "disabled", "filter_types", "channels"} | {
             "metadata",
             "throttle_rate",
+            "max_in_flight",
         }
 
 
@@ -203,6 +206,7 @@ def render_endpoint(row: Row) -> dict[str, Any]:
         "metadata": row.metadata,
         "throttleRate": row.throttle_rate,
         "rateLimit": row.throttle_rate,
+        "maxInFlight": row.max_in_flight,
         "createdAt": row.created_at,
         "updatedAt": row.updated_at,
     }

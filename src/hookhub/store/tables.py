@@ -90,6 +90,8 @@ endpoint = sa.Table(
     sa.Column("metadata", Json, nullable=False),
     sa.Column("headers", EncryptedJson, nullable=False),  # may carry credentials for the receiver
     sa.Column("throttle_rate", sa.Integer),
+    # Deliveries in flight at once at most (maxInFlight); copied to endpoint_flow, which the claim reads.
+    sa.Column("max_in_flight", sa.Integer),
     # Current signing secret (whsec_…) and the previous ones still valid: [{"key", "expiresAt"}].
     sa.Column("secret", EncryptedText, nullable=False),
     sa.Column("previous_secrets", EncryptedJson, nullable=False),
@@ -213,7 +215,8 @@ endpoint_throttle = sa.Table(
     sa.Column("next_slot", sa.Float, nullable=False),
 )
 
-# Endpoints under flow control (delivery/flow.py): paused after a 429/503 with Retry-After.
+# Endpoints under flow control (delivery/flow.py): with a maxInFlight, or paused after a 429/503
+# with Retry-After.
 # An endpoint with a row here is claimed apart from the others, under its rules; an endpoint
 # without one costs the claim nothing.
 endpoint_flow = sa.Table(
@@ -222,6 +225,7 @@ endpoint_flow = sa.Table(
     sa.Column(
         "endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True
     ),
+    sa.Column("max_in_flight", sa.Integer),
     sa.Column("paused_until", UtcDateTime),
 )
 

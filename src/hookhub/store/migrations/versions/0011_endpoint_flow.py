@@ -1,4 +1,4 @@
-"""flow control toward endpoints: a row per paused endpoint, and pending deliveries by endpoint
+"""flow control toward endpoints: maxInFlight, a row per controlled endpoint, pending deliveries by endpoint
 
 Revision ID: 0011
 Revises: 0008
@@ -21,8 +21,11 @@ def upgrade() -> None:
         sa.Column(
             "endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True
         ),
+        sa.Column("max_in_flight", sa.Integer()),
         sa.Column("paused_until", UtcDateTime()),
     )
+    with op.batch_alter_table("endpoint") as batch:
+        batch.add_column(sa.Column("max_in_flight", sa.Integer()))
     pending = sa.text("status = 'pending'")
     op.create_index(
         "delivery_endpoint_pending",
@@ -34,5 +37,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("endpoint") as batch:
+        batch.drop_column("max_in_flight")
     op.drop_index("delivery_endpoint_pending", table_name="delivery")
     op.drop_table("endpoint_flow")
