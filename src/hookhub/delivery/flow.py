@@ -25,6 +25,9 @@ from hookhub.store.upsert import upsert
 PAUSING_STATUSES = frozenset({429, 503})
 # Controlled endpoints looked at in one claim.
 CONTROLLED_PER_CLAIM = 256
+# A literal, not a bound parameter: only then may SQLite and PostgreSQL (generic plans) use the
+# partial index ``delivery_endpoint_pending``.
+_PENDING = delivery.c.status == sa.literal_column("'pending'")
 
 
 def uncontrolled() -> sa.ColumnElement[bool]:
@@ -51,8 +54,22 @@ def limit_statement(dialect: str, endpoint_id: str, max_in_flight: int | None) -
     )
 
 
-def pause_statement(dialect: str, endpoint_id: str, until: datetime) -> sa.Executable:
-    """Pause ``endpoint_id`` until ``until`` (a longer pause already set is kept)."""
+def pause_statements(dialect: str, endpoint_id: str, until: datetime) -> list[sa.Executable]:
+    """Pause ``endpoint_id`` until ``until`` (a longer pause already set is kept).
+
+    Its queued rows are also made due no sooner than ``until``, so that the ordinary claim, which
+    walks due rows in order, does not step over a paused endpoint's backlog at every claim (only
+    over what is queued while the pause runs).
+    """
+    hold = (
+        sa.update(delivery)
+        .where(delivery.c.endpoint_id == endpoint_id, _PENDING, delivery.c.next_attempt_at < until)
+        .values(next_attempt_at=until)
+    )
+    return [_pause_row(dialect, endpoint_id, until), hold]
+
+
+def _pause_row(dialect: str, endpoint_id: str, until: datetime) -> sa.Executable:
     return upsert(
         endpoint_flow,
         dialect,
@@ -75,7 +92,7 @@ def claim_controlled(conn: sa.Connection, is_sqlite: bool, limit: int, now: date
     """
     due = sa.exists().where(
         delivery.c.endpoint_id == endpoint_flow.c.endpoint_id,
-        delivery.c.status == "pending",
+        _PENDING,
         delivery.c.next_attempt_at <= now,
     )
     query = (
@@ -120,7 +137,7 @@ def _due_ids(conn: sa.Connection, is_sqlite: bool, endpoint_id: str, room: int, 
         sa.select(delivery.c.id)
         .where(
             delivery.c.endpoint_id == endpoint_id,
-            delivery.c.status == "pending",
+            _PENDING,
             delivery.c.next_attempt_at <= now,
         )
         .order_by(delivery.c.next_attempt_at)

@@ -254,12 +254,13 @@ class DeliveryWorker:
         )
         if seconds is None:
             return
-        statement = flow.pause_statement(
+        statements = flow.pause_statements(
             self.db.dialect, job.claimed.endpoint_id, flow.until(utcnow(), seconds)
         )
         try:
             async with self.db.write() as conn:
-                await conn.execute(statement)
+                for statement in statements:
+                    await conn.execute(statement)
         except Exception:
             log_failure(log, "pausing endpoint %s failed", job.claimed.endpoint_id)
             return
