@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     transformation_timeout_ms: int = Field(50, ge=1, le=10_000)
     transformation_threads: int = Field(2, ge=1, le=64)
     disable_endpoint_after_seconds: int = 5 * 24 * 3600
+    # A 429 or 503 with Retry-After pauses the whole endpoint for that long, at most this (0: never).
+    endpoint_pause_max_seconds: float = Field(3600.0, ge=0)
     allow_private_networks: str = ""
     # Peers whose X-Forwarded-For names the client (an event's sourceIp): addresses or CIDRs, or *.
     trusted_proxies: str = "127.0.0.1,::1"

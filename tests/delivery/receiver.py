@@ -43,6 +43,9 @@ class Receiver:
         self.default = default or Reply()
         self.script: list[Reply] = []
         self.requests: list[Received] = []
+        # Requests being answered now, and the most there ever were at once.
+        self.in_flight = 0
+        self.most_in_flight = 0
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         receiver = self
@@ -63,6 +66,9 @@ class Receiver:
                 reply = receiver._record(received)
                 if reply.delay:
                     time.sleep(reply.delay)
+                # Counted out before the answer is written: the sender cannot have it sooner.
+                with receiver._lock:
+                    receiver.in_flight -= 1
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
@@ -92,6 +98,8 @@ class Receiver:
     def _record(self, received: Received) -> Reply:
         with self._cond:
             self.requests.append(received)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             reply = self.script.pop(0) if self.script else self.default
             self._cond.notify_all()
             return reply

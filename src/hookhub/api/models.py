@@ -16,6 +16,7 @@ T = TypeVar("T")
 Uid = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_.]+$", min_length=1, max_length=256)]
 # Svix types these as uint16 (messages per second; the endpoint's version).
 ThrottleRate = Annotated[int, Field(ge=0, le=65_535)]
+MaxInFlight = Annotated[int, Field(ge=1, le=10_000)]
 Version = Annotated[int, Field(ge=1, le=65_535)]
 
 

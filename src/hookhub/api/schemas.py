@@ -93,6 +93,11 @@ class EndpointOut(Out):
     event_types: list[str] | None = Field(alias="eventTypes")
     channels: list[str] | None
     filter: dict[str, Any] | None = Field(None, description="Its content filter (docs/routing.md)")
+    max_in_flight: int | None = Field(
+        None,
+        alias="maxInFlight",
+        description="Deliveries in flight to it at once, at most (docs/delivery.md)",
+    )
     metadata: dict[str, str]
     throttle_rate: int | None = Field(alias="throttleRate")
     rate_limit: int | None = Field(alias="rateLimit")

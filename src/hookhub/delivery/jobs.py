@@ -53,6 +53,7 @@ class Job:
     event_type: str | None = None  # the message's or inbound event's
     transformation: str | None = None  # the endpoint's JavaScript, when enabled
     method: str = "POST"  # a transformation may choose PUT or PATCH
+    max_in_flight: int | None = None  # the endpoint's limit: a result frees one of its places
 
     @property
     def subject_id(self) -> str:

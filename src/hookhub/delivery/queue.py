@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hookhub import ids
-from hookhub.delivery import operational_outbox
+from hookhub.delivery import flow, operational_outbox
 from hookhub.delivery.jobs import AttemptStatus, Claimed, Job, Result
 from hookhub.delivery.signing import signing_keys
 from hookhub.store.db import Database
@@ -76,29 +76,49 @@ async def reclaim_expired(db: Database) -> int:
 async def claim(db: Database, worker_id: str, limit: int, lease_seconds: float) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries to ``worker_id``."""
     now = utcnow()
-    statement = _claim_statement(db, worker_id, limit, lease_seconds, now)
-    async with db.write() as conn:
-        rows = (await conn.execute(statement)).all()
-    return [Claimed(*row) for row in rows]
-
-
-def _claim_statement(
-    db: Database, worker_id: str, limit: int, lease_seconds: float, now: datetime
-) -> sa.Update:
-    picked = sa.select(delivery.c.id).where(due_clause(now)).order_by(delivery.c.next_attempt_at).limit(limit)
-    if not db.is_sqlite:
-        picked = picked.with_for_update(skip_locked=True)
-    return (
-        sa.update(delivery)
-        .where(delivery.c.id.in_(picked.scalar_subquery()))
-        .values(
-            status="sending",
-            worker_id=worker_id,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
-            updated_at=now,
-        )
-        .returning(*_CLAIMED_COLUMNS)
+    return await db.run_write(
+        lambda conn: _claim_rows(conn, db.is_sqlite, worker_id, limit, lease_seconds, now)
     )
+
+
+def _claim_rows(
+    conn: sa.Connection, is_sqlite: bool, worker_id: str, limit: int, lease_seconds: float, now: datetime
+) -> list[Claimed]:
+    """Controlled endpoints' rows under their rules (flow.py), then the others' in due order."""
+    lease = {
+        "status": "sending",
+        "worker_id": worker_id,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        "updated_at": now,
+    }
+    claimed: list[Claimed] = []
+    controlled = flow.claim_controlled(conn, is_sqlite, limit, now)
+    if controlled:
+        statement = (
+            sa.update(delivery)
+            .where(delivery.c.id.in_(controlled))
+            .values(**lease)
+            .returning(*_CLAIMED_COLUMNS)
+        )
+        claimed += [Claimed(*row) for row in conn.execute(statement)]
+    room = limit - len(claimed)
+    if room > 0:
+        picked = (
+            sa.select(delivery.c.id)
+            .where(due_clause(now), flow.uncontrolled())
+            .order_by(delivery.c.next_attempt_at)
+            .limit(room)
+        )
+        if not is_sqlite:
+            picked = picked.with_for_update(skip_locked=True)
+        statement = (
+            sa.update(delivery)
+            .where(delivery.c.id.in_(picked.scalar_subquery()))
+            .values(**lease)
+            .returning(*_CLAIMED_COLUMNS)
+        )
+        claimed += [Claimed(*row) for row in conn.execute(statement)]
+    return claimed
 
 
 async def claim_and_prepare(
@@ -106,10 +126,9 @@ async def claim_and_prepare(
 ) -> tuple[list[Claimed], list[Job], list[Result]]:
     """``claim`` and ``prepare`` in one transaction (the worker's hot path)."""
     now = utcnow()
-    statement = _claim_statement(db, worker_id, limit, lease_seconds, now)
 
     def claim_and_load(conn: sa.Connection) -> tuple[list[Claimed], list[Job], list[Result]]:
-        claimed = [Claimed(*row) for row in conn.execute(statement).all()]
+        claimed = _claim_rows(conn, db.is_sqlite, worker_id, limit, lease_seconds, now)
         if not claimed:
             return [], [], []
         jobs, skipped = _load(conn, claimed, now)
@@ -119,12 +138,18 @@ async def claim_and_prepare(
     return await db.run_write(claim_and_load)
 
 
-async def next_due_at(db: Database) -> datetime | None:
-    """When the earliest pending delivery becomes due (for the worker's sleep)."""
+async def next_due_at(db: Database, after: datetime) -> datetime | None:
+    """When the worker should next claim, after a claim at ``after`` that found nothing: the
+    earliest pending delivery due later, or the end of the earliest pause (rows due by ``after``
+    but not claimed are held by flow control)."""
     async with db.read() as conn:
-        return await conn.scalar(
-            sa.select(sa.func.min(delivery.c.next_attempt_at)).where(delivery.c.status == "pending")
+        due = await conn.scalar(
+            sa.select(sa.func.min(delivery.c.next_attempt_at)).where(
+                delivery.c.status == "pending", delivery.c.next_attempt_at > after
+            )
         )
+        resume = await conn.scalar(flow.next_resume_at(after))
+    return min((t for t in (due, resume) if t is not None), default=None)
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -203,6 +228,7 @@ def _load(conn: sa.Connection, claimed: Sequence[Claimed], now: datetime) -> tup
                 failing_since=ep.failing_since,
                 event_type=event_type,
                 transformation=ep.transformation if ep.transformation_enabled else None,
+                max_in_flight=ep.max_in_flight,
             )
         )
     return jobs, skipped

@@ -23,7 +23,7 @@ from typing import Any
 
 from hookhub import ids
 from hookhub.config import Settings
-from hookhub.delivery import queue, republish, throttle
+from hookhub.delivery import flow, queue, republish, throttle
 from hookhub.delivery.jobs import Job, Result
 from hookhub.delivery.operational import OperationalWebhooks
 from hookhub.delivery.retry import next_delay
@@ -171,6 +171,7 @@ class DeliveryWorker:
             if await queue.reclaim_expired(self.db):
                 log.info("took back deliveries whose worker's lease had expired")
         room = min(self.concurrency - len(self._inflight), CLAIM_BATCH)
+        claimed_at = utcnow()
         claimed, jobs, skipped = await queue.claim_and_prepare(
             self.db, self.worker_id, room, self.lease_seconds
         )
@@ -183,7 +184,7 @@ class DeliveryWorker:
         await self._maybe_disable_long_failing()
         if not claimed and not self.wakeup.event.is_set():
             # Idle: also wake for rows scheduled by anyone (deliverAt, other workers' retries).
-            due = await queue.next_due_at(self.db)
+            due = await queue.next_due_at(self.db, claimed_at)
             if due is not None:
                 self._wake_at(max((due - utcnow()).total_seconds(), 0.01), signal=False)
         if len(claimed) < room:
@@ -243,6 +244,7 @@ class DeliveryWorker:
                     self.wakeup.event.set()  # the new message's deliveries are due
             else:
                 response = await self._send(job, started)
+                await self._maybe_pause(job, response)
                 if not response.sent:  # no connection came free: nothing was sent, no attempt
                     await queue.requeue(self.db, self.worker_id, job.claimed.id, REQUEUE_UNSENT_SECONDS)
                     self._wake_at(REQUEUE_UNSENT_SECONDS)
@@ -273,6 +275,29 @@ class DeliveryWorker:
         job.url, job.method, job.custom_headers = out.url, out.method, out.headers
         job.body, job.content_type = transformations.body_of(out.payload, job.body, job.content_type)
         return None
+
+    async def _maybe_pause(self, job: Job, response: Response) -> None:
+        """A 429 or 503 with Retry-After pauses the whole endpoint, at once (not with the batched
+        record), so that no worker claims its other rows meanwhile."""
+        seconds = flow.pause_for(
+            response.status, response.retry_after, self.settings.endpoint_pause_max_seconds
+        )
+        if seconds is None:
+            return
+        statements = flow.pause_statements(
+            self.db.dialect, job.claimed.endpoint_id, flow.until(utcnow(), seconds)
+        )
+        try:
+            async with self.db.write() as conn:
+                for statement in statements:
+                    await conn.execute(statement)
+        except Exception:
+            log_failure(log, "pausing endpoint %s failed", job.claimed.endpoint_id)
+            return
+        log.info(
+            "endpoint %s paused for %.1f s (answered %d)", job.claimed.endpoint_id, seconds, response.status
+        )
+        self._wake_at(seconds)
 
     async def _send(self, job: Job, started: datetime) -> Response:
         """The HTTP attempt; one cancelled at shutdown is recorded as a failed attempt, due
@@ -365,6 +390,8 @@ class DeliveryWorker:
         self._unrecorded, self._unrecorded_operational = [], []
         if announced:
             self.operational.wake()
+        if any(result.job is not None and result.job.max_in_flight for result in results):
+            self.wakeup.event.set()  # a limited endpoint has room again: claim its next rows now
         for result in results:
             if result.retry_in is not None:
                 self._wake_at(result.retry_in)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy.engine import Row
 
-from hookhub.api.models import ApiModel, ThrottleRate, Uid, UtcTime, Version
+from hookhub.api.models import ApiModel, MaxInFlight, ThrottleRate, Uid, UtcTime, Version
 from hookhub.http.fields import field_problem
 from hookhub.outbound.wire import check_endpoint_url
 from hookhub.routing.filters import FilterError, compile_filter
@@ -50,6 +50,9 @@ class EndpointFields(ApiModel):
     @classmethod
     def _filter(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         return check_filter(value)
+
+    # hookhub's own: deliveries in flight to the endpoint at once, across all workers.
+    max_in_flight: MaxInFlight | None = None
 
     @field_validator("uid")
     @classmethod
@@ -109,6 +112,7 @@ class EndpointUpsert(EndpointFields):
             "metadata",
             "throttle_rate",
             "filter",
+            "max_in_flight",
         }
 
 
@@ -221,6 +225,7 @@ def render_endpoint(row: Row) -> dict[str, Any]:
         "throttleRate": row.throttle_rate,
         "rateLimit": row.throttle_rate,
         "filter": row.filter,
+        "maxInFlight": row.max_in_flight,
         "createdAt": row.created_at,
         "updatedAt": row.updated_at,
     }

@@ -52,7 +52,7 @@ from hookhub.api.schemas import (
     ListResponse,
 )
 from hookhub.auth.tokens import Principal
-from hookhub.delivery import republish
+from hookhub.delivery import flow, republish
 from hookhub.delivery.signing import generate_secret, previous_after_rotation
 from hookhub.delivery.ssrf import Network, destination_url, url_refusal
 from hookhub.errors import Conflict, NotFound, validation_error
@@ -144,6 +144,8 @@ async def create_endpoint(
             updated_at=now,
         ),
     )
+    if values.get("max_in_flight") is not None:
+        await conn.execute(flow.limit_statement(conn.dialect.name, endpoint_id, values["max_in_flight"]))
     return await find_endpoint(conn, owner_column, owner_id, endpoint_id)
 
 
@@ -156,6 +158,8 @@ async def update_endpoint(
     if values:
         values["updated_at"] = utcnow()
         await _write(conn, endpoint.update().where(endpoint.c.id == current.id).values(**values))
+    if "max_in_flight" in values and values["max_in_flight"] != current.max_in_flight:
+        await conn.execute(flow.limit_statement(conn.dialect.name, current.id, values["max_in_flight"]))
     return await find_endpoint(conn, owner_column, current._mapping[owner_column], current.id)
 
 

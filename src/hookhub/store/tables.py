@@ -97,6 +97,8 @@ endpoint = sa.Table(
     sa.Column("filter", Json),
     sa.Column("transformation", sa.Text),
     sa.Column("transformation_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Deliveries in flight at once at most (maxInFlight); copied to endpoint_flow, which the claim reads.
+    sa.Column("max_in_flight", sa.Integer),
     # Current signing secret (whsec_…) and the previous ones still valid: [{"key", "expiresAt"}].
     sa.Column("secret", EncryptedText, nullable=False),
     sa.Column("previous_secrets", EncryptedJson, nullable=False),
@@ -178,6 +180,15 @@ _HAS_EVENT = delivery.c.event_id.isnot(None)
 sa.Index("delivery_message", delivery.c.message_id, sqlite_where=_HAS_MESSAGE, postgresql_where=_HAS_MESSAGE)
 sa.Index("delivery_event", delivery.c.event_id, sqlite_where=_HAS_EVENT, postgresql_where=_HAS_EVENT)
 sa.Index("delivery_endpoint", delivery.c.endpoint_id, delivery.c.id)
+# Flow control (delivery/flow.py) claims a controlled endpoint's due rows through this one.
+_PENDING = delivery.c.status == "pending"
+sa.Index(
+    "delivery_endpoint_pending",
+    delivery.c.endpoint_id,
+    delivery.c.next_attempt_at,
+    sqlite_where=_PENDING,
+    postgresql_where=_PENDING,
+)
 
 attempt = sa.Table(
     "attempt",
@@ -209,6 +220,20 @@ endpoint_throttle = sa.Table(
         "endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("next_slot", sa.Float, nullable=False),
+)
+
+# Endpoints under flow control (delivery/flow.py): with a maxInFlight, or paused after a 429/503
+# with Retry-After.
+# An endpoint with a row here is claimed apart from the others, under its rules; an endpoint
+# without one costs the claim nothing.
+endpoint_flow = sa.Table(
+    "endpoint_flow",
+    metadata,
+    sa.Column(
+        "endpoint_id", sa.String(40), sa.ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("max_in_flight", sa.Integer),
+    sa.Column("paused_until", UtcDateTime),
 )
 
 # Operational webhooks (endpoint.disabled, message.attempt.*) waiting to reach the operator's URL:

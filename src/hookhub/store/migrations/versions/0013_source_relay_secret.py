@@ -4,7 +4,7 @@ Existing sources get a fresh secret here, encrypted when the process has an encr
 hookhub command configures it before migrating).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from hookhub.store.secrets import EncryptedJson, EncryptedText
 from hookhub.store.types import Json
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
