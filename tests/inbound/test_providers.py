@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from hookhub.inbound.verifiers import REGISTRY
+from hookhub.inbound.verifiers import REGISTRY, table
 from hookhub.inbound.verifiers.hmac_scheme import Scheme, parse_time
 from tests.inbound.alexa_pki import PKI
 from tests.inbound.conftest import Sources
@@ -166,3 +166,41 @@ def test_signed_timestamps_are_read_strictly(text: str, form: Any, expected: flo
 def test_a_scheme_that_cannot_be_checked_is_refused_at_import(fields: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Scheme("x", "X", "X-Sig", "https://example.com", **fields)
+
+
+def test_the_provider_table_in_the_docs_is_the_generated_one() -> None:
+    document = table.DOC.read_text()
+    assert table.spliced(document, table.render()) == document, (
+        "docs/sources.md differs from the verifiers: run python -m hookhub.inbound.verifiers.table --write"
+    )
+    for name in REGISTRY:
+        assert f"| `{name}`" in document
+
+
+def test_dropbox_challenge_is_echoed_and_not_stored(sources: Sources) -> None:
+    source = sources.create(type="dropbox", config={"secret": "app-secret"}, settings={"methods": ["POST"]})
+    answer = httpx.get(source["ingestUrl"], params={"challenge": "a1b2c3"})
+    assert answer.status_code == 200 and answer.text == "a1b2c3"
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    too_long = httpx.get(source["ingestUrl"], params={"challenge": "x" * 5000})
+    assert too_long.status_code == 400 and too_long.json()["code"] == "bad_request"
+    # Anything else still needs the signature.
+    assert httpx.post(source["ingestUrl"], json={"list_folder": {}}).status_code == 401
+    assert sources.events(source["id"]) == []
+
+
+def test_twitch_callback_verification_needs_the_signature(
+    sources: Sources, pki: PKI, cert_server: str
+) -> None:
+    signer = signer_for("twitch", pki, cert_server)
+    source = sources.create(type="twitch", config=signer.config)
+    body = b'{"challenge": "pogchamp-kappa-360noscope-vohiyo", "subscription": {"type": "channel.follow"}}'
+    request = signer.signed(source["ingestUrl"], int(time.time()), body)
+    headers = {**request.headers, "Twitch-Eventsub-Message-Type": "webhook_callback_verification"}
+    forged = {**headers, "Twitch-Eventsub-Message-Signature": "sha256=" + "0" * 64}
+    assert httpx.post(request.url, content=body, headers=forged).status_code == 401
+    answer = httpx.post(request.url, content=body, headers=headers)
+    assert answer.status_code == 200 and answer.text == "pogchamp-kappa-360noscope-vohiyo"
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert sources.events(source["id"]) == []

@@ -129,7 +129,7 @@ class Pipeline:
             payload = parse_payload(request)
         except BadRequest as exc:
             return error_answer(exc)
-        answer = handshakes.after_verify(source, payload)
+        answer = handshakes.after_verify(source, payload, request)
         if answer is not None:
             return answer
         if source.validator is not None:

@@ -108,6 +108,11 @@ class HmacVerifier:
         else:
             self.TIMESTAMP_CHECK = f"{scheme.type}-timestamp"
         self.WINDOW_SECONDS = scheme.window
+        self.TITLE = scheme.title
+        self.SIGNATURE = _signature_doc(scheme)
+        self.SIGNED = _signed_doc(scheme)
+        self.HANDSHAKE = scheme.handshake
+        self.DOCS = scheme.docs
         # Headers that carry the secret itself: never stored or relayed.
         self.SECRET_HEADERS = (self.CHECK,) if scheme.encoding == "token" else ()
 
@@ -256,3 +261,35 @@ def _time_shape(scheme: Scheme) -> str:
         "unix-ms": "a Unix time in milliseconds",
         "rfc3339": "an RFC 3339 time",
     }[scheme.timestamp_format]
+
+
+def _signature_doc(scheme: Scheme) -> str:
+    """The signature header as the provider table shows it."""
+    if scheme.encoding == "token":
+        return f"`{scheme.header}`: the secret itself"
+    mac = f"{scheme.encoding} HMAC-{scheme.algorithm.upper()}"
+    if scheme.signature_key is not None:
+        shape = f"`{scheme.header}: {_shape(scheme)}` ({mac})"
+    else:
+        shape = f"`{scheme.header}: {scheme.prefix}<{scheme.encoding}>` ({mac})"
+        if scheme.separator is not None:
+            shape += f", `{scheme.separator}`-separated when several keys sign"
+    if scheme.other_headers:
+        shape += f", or `{scheme.other_headers[0]}`…`{scheme.other_headers[-1]}`"
+    if scheme.timestamp_header is not None:
+        shape += f" (`{scheme.timestamp_header}`)"
+    return shape
+
+
+def _signed_doc(scheme: Scheme) -> str:
+    words = {"body": "body", "timestamp": "timestamp", "url": "URL", "method": "method"}
+    shown = []
+    for name, argument in scheme.parts:
+        if name == "literal" or name == "header":
+            shown.append(f"`{argument}`")
+        else:
+            shown.append(words[name])
+    text = " + ".join(shown) if scheme.encoding != "token" else "—"
+    if scheme.timestamp_field is not None:
+        text += f" (its `{scheme.timestamp_field}` is the signed time)"
+    return text

@@ -19,7 +19,7 @@ SCHEMES: tuple[Scheme, ...] = (
         "Asana",
         "X-Hook-Signature",
         "https://developers.asana.com/docs/webhooks-guide",
-        handshake="X-Hook-Secret on the first request (not answered yet: put the secret in config.secret)",
+        handshake="`X-Hook-Secret` on the first request: not answered yet",
     ),
     Scheme(
         "bitbucket",
@@ -88,7 +88,7 @@ SCHEMES: tuple[Scheme, ...] = (
         "Dropbox",
         "X-Dropbox-Signature",
         "https://www.dropbox.com/developers/reference/webhooks",
-        handshake="GET ?challenge= echoed back",
+        handshake="`GET ?challenge=…` → the challenge (text/plain)",
     ),
     Scheme(
         "fourthwall",
@@ -193,7 +193,7 @@ SCHEMES: tuple[Scheme, ...] = (
         timestamp_header="Twitch-Eventsub-Message-Timestamp",
         timestamp_format="rfc3339",
         window=600,
-        handshake="webhook_callback_verification: the challenge echoed back",
+        handshake="`webhook_callback_verification` (signed) → the challenge (text/plain)",
     ),
     Scheme(
         "typeform",
