@@ -204,3 +204,25 @@ def test_twitch_callback_verification_needs_the_signature(
     assert answer.status_code == 200 and answer.text == "pogchamp-kappa-360noscope-vohiyo"
     assert answer.headers["content-type"].startswith("text/plain")
     assert sources.events(source["id"]) == []
+
+
+@pytest.mark.parametrize("source_type", ["razorpay", "box"])
+def test_the_providers_own_sdk_accepts_the_recipe_and_so_does_hookhub(
+    sources: Sources, pki: PKI, cert_server: str, source_type: str
+) -> None:
+    """The recipes the other tests sign with agree with the providers' official SDKs."""
+    import razorpay
+    from box_sdk_gen.managers.webhooks import WebhooksManager
+
+    signer = signer_for(source_type, pki, cert_server)
+    source = sources.create(type=source_type, config=signer.config)
+    request = signer.signed(source["ingestUrl"], int(time.time()))
+    secret = signer.config["secret"]
+    if source_type == "razorpay":
+        signature = request.headers["X-Razorpay-Signature"]
+        assert razorpay.Utility(None).verify_webhook_signature(request.body.decode(), signature, secret)
+    else:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        assert WebhooksManager.validate_message(request.body.decode(), headers, secret)
+    accepted = httpx.post(request.url, content=request.body, headers=request.headers)
+    assert accepted.status_code == 200, accepted.text

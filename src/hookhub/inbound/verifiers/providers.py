@@ -146,7 +146,9 @@ SCHEMES: tuple[Scheme, ...] = (
         signature_key="h1",
         timestamp_key="ts",
         window=DEFAULT_WINDOW,
-        window_note=NO_WINDOW_NAMED,
+        # paddle-python-sdk's Verifier allows 5 s by default; its docs name no window, and
+        # Paddle's retries may come later: a source can set replayWindowSeconds: 5.
+        window_note="hookhub's default; Paddle's Python SDK checks 5 s",
     ),
     Scheme(
         "pagerduty",
