@@ -77,6 +77,19 @@ def gitlab() -> Signer:
     return Signer({"secret": SECRET}, ("X-Gitlab-Token",), signed, covers_body=False)
 
 
+def hubspot() -> Signer:
+    # Method + URI (with HubSpot's listed %-escapes decoded) + body + timestamp in milliseconds.
+    def signed(url: str, when: int, body: bytes) -> Signed:
+        addressed = f"{url}?portal=%3Aeu%2F1%40x"  # sent escaped, signed decoded
+        stamp = str(when * 1000 + 123)
+        signature = _b64(b"POST" + f"{url}?portal=:eu/1@x".encode() + body + stamp.encode())
+        headers = {"X-HubSpot-Request-Timestamp": stamp, "X-HubSpot-Signature-v3": signature}
+        return _json(addressed, body, headers)
+
+    names = ("X-HubSpot-Request-Timestamp", "X-HubSpot-Signature-v3")
+    return Signer({"secret": SECRET}, names, signed, timestamped=True)
+
+
 def linear() -> Signer:
     # The timestamp is the body's webhookTimestamp (milliseconds), covered by the body's MAC.
     def body(when: int) -> bytes:
@@ -144,6 +157,7 @@ RECIPES: dict[str, Callable[[], Signer]] = {
     "dropbox": _body_only("X-Dropbox-Signature", _hex),
     "fourthwall": _body_only("X-Fourthwall-Hmac-SHA256", _b64),
     "gitlab": gitlab,
+    "hubspot": hubspot,
     "intercom": _body_only("X-Hub-Signature", lambda body: "sha1=" + _hex(body, hashlib.sha1)),
     "lemon-squeezy": _body_only("X-Signature", _hex),
     "linear": linear,
@@ -160,4 +174,3 @@ RECIPES: dict[str, Callable[[], Signer]] = {
     "woocommerce": _body_only("X-WC-Webhook-Signature", _b64),
     "xero": _body_only("x-xero-signature", _b64),
 }
-TIMESTAMPED = ("box", "calendly", "linear", "paddle", "twitch")

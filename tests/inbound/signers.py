@@ -199,5 +199,5 @@ def signer_for(source_type: str, pki: PKI, cert_server: str) -> Signer:
 
 TIMESTAMPED_TYPES = (
     *("stripe", "slack", "zoom", "discord", "svix", "standard-webhooks", "alexa"),
-    *("box", "calendly", "linear", "paddle", "twitch"),
+    *("box", "calendly", "hubspot", "linear", "paddle", "twitch"),
 )

@@ -60,6 +60,7 @@ class Scheme:
     window_note: str = ""  # where the window comes from when the provider states none
     handshake: str = ""  # what the provider sends to check the URL (docs only, for now)
     other_headers: tuple[str, ...] = ()  # further headers that may carry a signature (key rotation)
+    url_decoded: str = ""  # characters whose %XX form {url} shows decoded (HubSpot's rule)
     _parts: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -235,7 +236,11 @@ def signed_content(scheme: Scheme, request: InboundRequest, stamp: str) -> bytes
         elif name == "timestamp":
             out += stamp.encode("latin-1", "replace")
         elif name == "url":
-            out += request.url.encode("latin-1", "replace")
+            url = request.url
+            for character in scheme.url_decoded:
+                escaped = f"%{ord(character):02X}"
+                url = url.replace(escaped, character).replace(escaped.lower(), character)
+            out += url.encode("latin-1", "replace")
         elif name == "method":
             out += request.method.encode()
         elif name == "header":

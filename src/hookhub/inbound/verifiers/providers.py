@@ -105,6 +105,18 @@ SCHEMES: tuple[Scheme, ...] = (
         encoding="token",
     ),
     Scheme(
+        "hubspot",
+        "HubSpot (signature v3)",
+        "X-HubSpot-Signature-v3",
+        "https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation",
+        signed="{method}{url}{body}{timestamp}",
+        encoding="base64",
+        timestamp_header="X-HubSpot-Request-Timestamp",
+        timestamp_format="unix-ms",
+        window=300,
+        url_decoded=":/?@!$'()*,;",
+    ),
+    Scheme(
         "intercom",
         "Intercom",
         "X-Hub-Signature",
