@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import stripe
 import svix.webhooks
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from slack_sdk.signature import SignatureVerifier
@@ -139,6 +141,23 @@ def discord() -> Signer:
     return Signer({"publicKey": public}, headers, sign, timestamped=True)
 
 
+def sendgrid() -> Signer:
+    """ECDSA P-256 over timestamp + body, the key shown as base64 DER, as SendGrid's docs say."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = base64.b64encode(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+
+    def sign(url: str, when: int, body: bytes) -> Signed:
+        signature = key.sign(str(when).encode() + body, ec.ECDSA(hashes.SHA256()))
+        headers = {
+            "X-Twilio-Email-Event-Webhook-Timestamp": str(when),
+            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+        }
+        return _json(url, body, headers)
+
+    names = ("X-Twilio-Email-Event-Webhook-Timestamp", "X-Twilio-Email-Event-Webhook-Signature")
+    return Signer({"publicKey": public.decode()}, names, sign, timestamped=True)
+
+
 def standard(prefix: str) -> Signer:
     """``webhook-*`` headers signed by the standardwebhooks library, ``svix-*`` by the svix SDK."""
     sdk = Webhook(WHSEC) if prefix == "webhook" else svix.webhooks.Webhook(WHSEC)
@@ -191,6 +210,7 @@ def signer_for(source_type: str, pki: PKI, cert_server: str) -> Signer:
         "slack": slack,
         "zoom": zoom,
         "discord": discord,
+        "sendgrid": sendgrid,
         "standard": lambda: standard("webhook" if source_type == "standard-webhooks" else "svix"),
         "alexa": lambda: alexa(pki, cert_server),
     }
@@ -199,5 +219,5 @@ def signer_for(source_type: str, pki: PKI, cert_server: str) -> Signer:
 
 TIMESTAMPED_TYPES = (
     *("stripe", "slack", "zoom", "discord", "svix", "standard-webhooks", "alexa"),
-    *("box", "calendly", "hubspot", "linear", "paddle", "twitch"),
+    *("box", "calendly", "hubspot", "linear", "paddle", "twitch", "sendgrid"),
 )
