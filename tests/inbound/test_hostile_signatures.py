@@ -173,6 +173,7 @@ def test_malformed_signatures_are_refused(
         accepted = client.post(good.url, content=good.body, headers=good.headers)
         assert accepted.status_code == 200, accepted.text
     assert len(sources.events(source["id"])) == 1
+    sources.delete(source["id"])
     # Each verifier refused its malformed input itself: none needed the net under them all.
     assert server.log().count(CAUGHT) == caught_before
 

@@ -95,6 +95,8 @@ def test_every_provider_fails_closed(sources: Sources, pki: PKI, cert_server: st
         accepted = client.post(good.url, content=good.body, headers=good.headers)
         assert accepted.status_code == 200, accepted.text
     assert len(sources.events(source["id"])) == 1
+    sources.delete(source["id"])
+    sources.delete(wrong_source["id"])
 
 
 def assert_vector(
