@@ -90,9 +90,10 @@ def attempts(signer: Signer, url: str, now: int) -> Iterator[Attempt]:
         variant("bad last character", _replaced(good, signer, lambda v: v[:-1] + "!")),
         variant("duplicated", _duplicated(good, signer, lambda v: v)),
         variant("duplicated, other value", _duplicated(good, signer, lambda v: "garbage")),
-        variant("other body", original, body=good.body + b" "),
-        variant("not UTF-8", original, body=b"\xff\xfe" + good.body),
     ]
+    if signer.covers_body:
+        candidates.append(variant("other body", original, body=good.body + b" "))
+        candidates.append(variant("not UTF-8", original, body=b"\xff\xfe" + good.body))
     if signer.timestamped:
         for name, when in (("stale", now - 3600), ("future", now + 3600)):
             late = signer.signed(url, when)
@@ -165,12 +166,14 @@ def test_malformed_signatures_are_refused(
                 assert_refused(response, f"{source_type}, body {body!r}")
 
         garbage_headers()
-        garbage_body()
+        if signer.covers_body:
+            garbage_body()
         assert sources.events(source["id"]) == []
         # The same source takes a correctly signed request: the refusals were the input's fault.
         accepted = client.post(good.url, content=good.body, headers=good.headers)
         assert accepted.status_code == 200, accepted.text
     assert len(sources.events(source["id"])) == 1
+    sources.delete(source["id"])
     # Each verifier refused its malformed input itself: none needed the net under them all.
     assert server.log().count(CAUGHT) == caught_before
 

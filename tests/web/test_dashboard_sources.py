@@ -8,6 +8,7 @@ import uuid
 import httpx
 from playwright.sync_api import Page, expect
 
+from hookhub.inbound.verifiers import REGISTRY
 from tests.support.server import ServerProcess
 from tests.web.conftest import screenshot, sign_in
 from tests.web.receiver import receiver
@@ -154,3 +155,26 @@ def test_rotating_the_ingest_url(page: Page, server: ServerProcess, api: httpx.C
     # The tail follows the new key: the request shows up live.
     expect(page.locator("#tail-status")).to_have_text("● live")
     expect(page.locator("#tail .event-row")).to_have_count(1)
+
+
+def test_source_form_offers_every_provider(page: Page, server: ServerProcess, api: httpx.Client) -> None:
+    source = api.post("/ingest/api/v1/source", json={"name": "Billing", "type": "generic-webhook"}).json()
+    sign_in(page, server, f"/sources/{source['id']}/settings")
+    provider = page.locator("#source-settings select[name=type]")
+    expect(provider).to_have_value("generic-webhook")
+    offered = provider.locator("option").evaluate_all("options => options.map((o) => o.value)")
+    assert set(offered) == {*REGISTRY, "generic-webhook"}
+    provider.select_option("paddle")
+    expect(page.locator("#provider-docs a")).to_have_attribute(
+        "href", "https://developer.paddle.com/webhooks/signature-verification"
+    )
+    page.fill("#source-settings input[name=secret]", "pdl_ntfset_test_secret")
+    page.click("#source-settings button[type=submit]")
+    expect(page.locator("#source-name")).to_have_text("Billing")
+    stored = api.get(f"/ingest/api/v1/source/{source['id']}").json()
+    # Outside Svix's list: stored as generic-webhook with config.provider; the secret never shown.
+    assert stored["type"] == "generic-webhook" and stored["config"] == {"provider": "paddle"}
+    # The form shows the provider again, and the source checks Paddle's signature.
+    page.click("#source-settings-link")
+    expect(page.locator("#source-settings select[name=type]")).to_have_value("paddle")
+    assert httpx.post(source["ingestUrl"], json={"event_type": "x"}).status_code == 401

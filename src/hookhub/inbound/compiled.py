@@ -8,7 +8,6 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import ModuleType
 from typing import Any
 
 import jsonschema
@@ -97,7 +96,7 @@ class CompiledSource:
     config: dict[str, Any]
     methods: frozenset[str]
     auth: AuthCheck
-    verifier: ModuleType | None
+    verifier: verifiers.Verifier | None
     validator: Any  # a jsonschema validator or None
     event_type_path: keypath.KeyPath | None
     route_key_path: keypath.KeyPath | None

@@ -21,7 +21,7 @@ from hookhub.inbound import handshakes, verifiers
 from hookhub.inbound.alexa_certs import AlexaChains
 from hookhub.inbound.answer import Answer, error_answer
 from hookhub.inbound.cache import SourceCache
-from hookhub.inbound.compiled import CompiledSource, compile_source
+from hookhub.inbound.compiled import REDACTED, CompiledSource, compile_source
 from hookhub.inbound.invalidation import SourceInvalidation
 from hookhub.inbound.seen_ids import make_seen_ids
 from hookhub.inbound.store import find_by_key
@@ -130,7 +130,7 @@ class Pipeline:
             payload = parse_payload(request)
         except BadRequest as exc:
             return error_answer(exc)
-        answer = handshakes.after_verify(source, payload)
+        answer = handshakes.after_verify(source, payload, request)
         if answer is not None:
             return answer
         if source.validator is not None:
@@ -248,7 +248,7 @@ def event_row(
         "method": request.method,
         "path": request.path,
         "query": request.query_string,
-        "headers": source.auth.redact(request.headers),
+        "headers": _redacted(source, request.headers),
         "body": request.body,
         "event_type": event_type,
         "route_key": _text(route_value, 10_000),
@@ -313,3 +313,13 @@ def _text(value: Any, limit: int) -> str | None:
         return None
     text = value if isinstance(value, str) else orjson.dumps(value).decode()
     return text[:limit]
+
+
+def _redacted(source: CompiledSource, headers: dict[str, str]) -> dict[str, str]:
+    """The headers to store and relay: without the credential that authenticated the request, nor
+    a provider secret sent as is (GitLab's token)."""
+    headers = source.auth.redact(headers)
+    for name in getattr(source.verifier, "SECRET_HEADERS", ()):
+        if name in headers:
+            headers = {**headers, name: REDACTED}
+    return headers

@@ -1,8 +1,9 @@
 """The dashboard (``/ui``) and consumer portal (``/portal``): two HTML shells and their static files.
 
 The pages are plain ES modules that call the same REST APIs as every other client, with the
-token the user signs in with. The server side only serves files, plus one small call that
-tells the page what a token may reach (``GET /ui/session``), so the portal can find its app.
+token the user signs in with. The server side only serves files, plus two small calls: what a
+token may reach (``GET /ui/session``), so the portal can find its app, and the source types the
+verifiers know (``GET /ui/providers``), so the source form lists every one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hookhub import __version__
 from hookhub.api.errors import install_error_handlers
 from hookhub.errors import HookhubError
 from hookhub.http.dispatch import ASGIApp
+from hookhub.inbound.verifiers import table
 from hookhub.runtime import Runtime
 
 HERE = Path(__file__).parent
@@ -65,6 +67,7 @@ class WebApp:
         starlette = Starlette(
             routes=[
                 Route("/ui/session", self.session, methods=["GET"]),
+                Route("/ui/providers", self.providers, methods=["GET"]),
                 Mount("/ui/static", app=RevalidatedStaticFiles(directory=STATIC_DIR), name="static"),
                 Route("/ui", self.dashboard, methods=["GET", "HEAD"]),
                 Route("/ui/{rest:path}", self.dashboard, methods=["GET", "HEAD"]),
@@ -93,6 +96,10 @@ class WebApp:
 
     async def portal(self, request: Request) -> Response:
         return self._page("portal.html")
+
+    async def providers(self, request: Request) -> Response:
+        """The source types the source form offers, from the verifiers (public knowledge)."""
+        return JSONResponse({"data": table.catalog()}, headers={"cache-control": "no-cache"})
 
     async def session(self, request: Request) -> Response:
         """What the bearer token reaches: ``{"scope": "org"|"app", "appId": …}``."""

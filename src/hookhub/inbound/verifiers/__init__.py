@@ -1,6 +1,7 @@
 """Provider signature verifiers: one small pure module per provider, registered by source ``type``.
 
-Each module has ``TYPES`` (source types it serves), ``REQUIRED`` (config keys), ``CHECK`` (the name
+Each module (or, for the HMAC variants described as data in ``providers.py``, each
+``HmacVerifier``) has ``TYPES`` (source types it serves), ``REQUIRED`` (config keys), ``CHECK`` (the name
 a failure is reported under), ``verify(request, config) -> Verdict`` and optionally
 ``check_config(config)`` (raises ValueError). A provider that signs a timestamp also has
 ``WINDOW_SECONDS`` (its default window), ``TIMESTAMP_CHECK`` and, when the provider sets a limit,
@@ -21,6 +22,7 @@ from hookhub.inbound.verifiers import (
     github,
     hmac_generic,
     meta,
+    sendgrid,
     shopify,
     slack,
     standard,
@@ -29,6 +31,8 @@ from hookhub.inbound.verifiers import (
     zoom,
 )
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict, reject
+from hookhub.inbound.verifiers.hmac_scheme import HmacVerifier
+from hookhub.inbound.verifiers.providers import SCHEMES
 
 __all__ = [
     "REGISTRY",
@@ -52,6 +56,7 @@ _MODULES: tuple[ModuleType, ...] = (
     github,
     hmac_generic,
     meta,
+    sendgrid,
     shopify,
     slack,
     standard,
@@ -59,7 +64,14 @@ _MODULES: tuple[ModuleType, ...] = (
     twilio,
     zoom,
 )
-REGISTRY: dict[str, ModuleType] = {name: module for module in _MODULES for name in module.TYPES}
+# A verifier is a module, or an ``HmacVerifier`` for a provider described as data (providers.py):
+# both have the attributes above.
+Verifier = ModuleType | HmacVerifier
+REGISTRY: dict[str, Verifier] = {name: module for module in _MODULES for name in module.TYPES}
+for _scheme in SCHEMES:
+    if _scheme.type in REGISTRY:
+        raise RuntimeError(f"source type {_scheme.type!r} is defined twice")
+    REGISTRY[_scheme.type] = HmacVerifier(_scheme)
 GENERIC = "generic-webhook"
 # Source types the Svix Ingest API (and so its SDKs) knows. A provider outside this list is stored
 # as ``generic-webhook`` with ``config.provider``, so SDK clients can still read every source.
@@ -90,7 +102,7 @@ def provider_of(source_type: str, config: Mapping[str, Any]) -> str:
     return provider if source_type == GENERIC and isinstance(provider, str) and provider else source_type
 
 
-def module_for(provider: str) -> ModuleType | None:
+def module_for(provider: str) -> Verifier | None:
     return REGISTRY.get(provider)
 
 
@@ -109,7 +121,7 @@ def check_config(provider: str, config: Mapping[str, Any]) -> None:
         module.check_config(config)
 
 
-def replay_window(module: ModuleType | None, configured: float | None) -> float | None:
+def replay_window(module: Verifier | None, configured: float | None) -> float | None:
     """The seconds a signed timestamp may be away from now: the source's setting, else the
     provider's default, within the provider's own limit; None for providers that sign no time."""
     default = getattr(module, "WINDOW_SECONDS", None)
@@ -120,7 +132,7 @@ def replay_window(module: ModuleType | None, configured: float | None) -> float 
 
 
 def run(
-    module: ModuleType, request: InboundRequest, config: Mapping[str, Any], window: float | None, *extra: Any
+    module: Verifier, request: InboundRequest, config: Mapping[str, Any], window: float | None, *extra: Any
 ) -> Verdict:
     """``module.verify`` and the rules every provider shares.
 

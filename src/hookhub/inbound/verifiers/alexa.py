@@ -27,6 +27,10 @@ from cryptography.x509.verification import DNSName, PolicyBuilder, Store, Verifi
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict, reject, signed
 
 TYPES = ("alexa",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Alexa skills"
+SIGNATURE = "`Signature-256` by the certificate at `SignatureCertChainUrl` (RSA)"
+SIGNED = "body (its `request.timestamp` is the signed time)"
 REQUIRED = ()
 CHECK = "alexa-signature"
 TIMESTAMP_CHECK = "alexa-timestamp"

@@ -12,6 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict, hex_bytes, reject, signed, unix_time
 
 TYPES = ("discord",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Discord interactions"
+SIGNATURE = "`X-Signature-Ed25519` (Ed25519, `X-Signature-Timestamp`)"
+SIGNED = "timestamp + body"
+HANDSHAKE = 'PING answered with `{"type":1}`'
 REQUIRED = ("publicKey",)
 CHECK = "x-signature-ed25519"
 TIMESTAMP_CHECK = "x-signature-timestamp"

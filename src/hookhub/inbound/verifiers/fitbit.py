@@ -13,6 +13,11 @@ from typing import Any
 from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac_digest, reject, same
 
 TYPES = ("fitbit",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Fitbit"
+SIGNATURE = "`X-Fitbit-Signature` (base64 HMAC-SHA1, key `secret&`)"
+SIGNED = "body"
+HANDSHAKE = "`GET ?verify=<code>` → 204 / 404"
 REQUIRED = ("secret",)
 CHECK = "x-fitbit-signature"
 

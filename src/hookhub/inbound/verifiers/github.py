@@ -8,6 +8,10 @@ from typing import Any
 from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac_digest, reject, same
 
 TYPES = ("github",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "GitHub"
+SIGNATURE = "`X-Hub-Signature-256: sha256=<hex>`"
+SIGNED = "body"
 REQUIRED = ("secret",)
 HEADER = CHECK = "x-hub-signature-256"
 

@@ -12,6 +12,10 @@ from typing import Any
 from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac_digest, reject, same
 
 TYPES = ("hmac",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Any HMAC (configured)"
+SIGNATURE = "`config.header`: `config.prefix` + hex or base64 HMAC (`config.algorithm`)"
+SIGNED = "body"
 REQUIRED = ("secret", "header")
 CHECK = "hmac-signature"  # when the configured header cannot be named
 ALGORITHMS = ("sha1", "sha256", "sha512")

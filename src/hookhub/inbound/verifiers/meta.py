@@ -12,6 +12,11 @@ from hookhub.inbound.verifiers.base import InboundRequest, Verdict
 from hookhub.inbound.verifiers.github import HEADER, check_sha256_header
 
 TYPES = ("meta",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Meta / Facebook"
+SIGNATURE = "`X-Hub-Signature-256: sha256=<hex>`"
+SIGNED = "body"
+HANDSHAKE = "`GET hub.mode=subscribe` → `hub.challenge` when `hub.verify_token` matches"
 REQUIRED = ("secret",)
 CHECK = HEADER
 

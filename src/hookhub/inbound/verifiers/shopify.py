@@ -9,6 +9,10 @@ from typing import Any
 from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac_digest, reject, same
 
 TYPES = ("shopify",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Shopify"
+SIGNATURE = "`X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256)"
+SIGNED = "body"
 REQUIRED = ("secret",)
 CHECK = "x-shopify-hmac-sha256"
 

@@ -8,6 +8,11 @@ from typing import Any
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict, verify_v0_timestamped
 
 TYPES = ("slack",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Slack"
+SIGNATURE = "`X-Slack-Signature: v0=<hex>` (`X-Slack-Request-Timestamp`)"
+SIGNED = "`v0:` timestamp `:` body"
+HANDSHAKE = "`url_verification` → its challenge"
 REQUIRED = ("secret",)
 CHECK = "x-slack-signature"
 TIMESTAMP_CHECK = "x-slack-request-timestamp"

@@ -39,6 +39,10 @@ TYPES = (
     "open-ai",
     "render",
 )
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Svix / Standard Webhooks"
+SIGNATURE = "`webhook-signature` or `svix-signature`: `v1,<base64>` items"
+SIGNED = "id `.` timestamp `.` body"
 REQUIRED = ("secret",)
 CHECK = "webhook-signature"
 TIMESTAMP_CHECK = "webhook-timestamp"

@@ -16,6 +16,10 @@ from hookhub.inbound.verifiers.base import (
 )
 
 TYPES = ("stripe",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Stripe"
+SIGNATURE = "`Stripe-Signature: t=…,v1=<hex>`"
+SIGNED = "timestamp `.` body"
 REQUIRED = ("secret",)
 CHECK = "stripe-signature"
 TIMESTAMP_CHECK = "stripe-timestamp"

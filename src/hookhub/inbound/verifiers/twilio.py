@@ -16,6 +16,10 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from hookhub.inbound.verifiers.base import ACCEPT, InboundRequest, Verdict, hmac_digest, reject, same
 
 TYPES = ("twilio",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Twilio"
+SIGNATURE = "`X-Twilio-Signature` (base64 HMAC-SHA1)"
+SIGNED = "URL + sorted form parameters (`bodySHA256` for other bodies)"
 REQUIRED = ("secret",)
 CHECK = "x-twilio-signature"
 BODY_CHECK = "bodySHA256"

@@ -8,6 +8,11 @@ from typing import Any
 from hookhub.inbound.verifiers.base import InboundRequest, Verdict, verify_v0_timestamped
 
 TYPES = ("zoom",)
+# What the provider table in docs/sources.md says (verifiers/table.py).
+TITLE = "Zoom"
+SIGNATURE = "`x-zm-signature: v0=<hex>` (`x-zm-request-timestamp`)"
+SIGNED = "`v0:` timestamp `:` body"
+HANDSHAKE = "`endpoint.url_validation` → `encryptedToken`"
 REQUIRED = ("secret",)
 CHECK = "x-zm-signature"
 TIMESTAMP_CHECK = "x-zm-request-timestamp"

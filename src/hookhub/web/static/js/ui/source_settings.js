@@ -6,22 +6,13 @@ import { checkbox, form, formError, input, integer, json, optional, select, subm
 import { go } from "../lib/router.js";
 import { sourcePath } from "./sources.js";
 
-const VERIFICATIONS = [
-  ["generic-webhook", "None (any request)"],
-  ["github", "GitHub"],
-  ["stripe", "Stripe"],
-  ["slack", "Slack"],
-  ["shopify", "Shopify"],
-  ["twilio", "Twilio"],
-  ["meta", "Meta / Facebook"],
-  ["fitbit", "Fitbit"],
-  ["zoom", "Zoom"],
-  ["discord", "Discord (public key)"],
-  ["svix", "Svix"],
-  ["standard-webhooks", "Standard Webhooks"],
-  ["hmac", "Generic HMAC"],
-  ["alexa", "Alexa"],
-];
+// The source types come from the server (GET /ui/providers: the verifiers themselves).
+let providers = null;
+async function providerList(api) {
+  providers ??= (await api.get("/ui/providers")).data;
+  return providers;
+}
+const providerOf = (type) => (providers || []).find((p) => p.type === type);
 const AUTH = [["none", "None (private URL)"], ["bearer", "Bearer token"], ["header", "API key in a header"], ["basic", "HTTP basic auth"]];
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -42,8 +33,9 @@ function settingsBody(f, source) {
   if (!methods.length) throw new Error("Allow at least one HTTP method.");
   const type = value(f, "type");
   const config = json(f, "config", "Verification config") || {};
+  delete config.provider; // the type says it
   const secret = value(f, "secret");
-  if (secret) config[type === "discord" ? "publicKey" : "secret"] = secret;
+  if (secret) config[providerOf(type)?.secretKey || "secret"] = secret;
   const responseBody = value(f, "responseBody");
   return {
     name: value(f, "name"),
@@ -96,8 +88,19 @@ function showAuthFields(f) {
   for (const el of f.querySelectorAll("[data-auth-types]")) el.hidden = !el.dataset.authTypes.split(" ").includes(type);
 }
 
+function showProviderDocs(f) {
+  const provider = providerOf(value(f, "type"));
+  const where = f.querySelector("#provider-docs");
+  where.replaceChildren();
+  if (provider?.docs) {
+    const needs = provider.secretKey ? `its ${provider.secretKey}` : "its settings";
+    where.append(`${provider.title} shows ${needs} and documents its signature `, h("a", { href: provider.docs, target: "_blank", rel: "noopener noreferrer" }, "here"), ".");
+  }
+}
+
 export async function sourceSettings(api, target, srcId) {
-  const source = await api.get(sourcePath(srcId));
+  const [source] = await Promise.all([api.get(sourcePath(srcId)), providerList(api)]);
+  const type = source.config?.provider || source.type || "generic-webhook";
   const s = source.settings || {};
   const auth = s.auth || { type: "none" };
   const methods = s.methods || METHODS;
@@ -115,10 +118,11 @@ export async function sourceSettings(api, target, srcId) {
       ),
       group(
         "Signature verification",
-        field("Provider", select("type", VERIFICATIONS, source.type || "generic-webhook")),
+        field("Provider", select("type", providers.map((p) => [p.type, p.title]), type, { onchange: (e) => showProviderDocs(e.currentTarget.form) })),
+        h("p", { class: "muted", id: "provider-docs" }),
         field("Secret", input("secret", { type: "password", autocomplete: "off", placeholder: "leave empty to keep the current one" })),
         field("Config (JSON)", textarea("config", { rows: 3, value: JSON.stringify(source.config || {}, null, 2) }), "Extra provider settings, e.g. for generic HMAC: header, algorithm, encoding, prefix."),
-        field("Timestamp window (s)", input("replayWindowSeconds", { type: "number", min: 1, max: 86400, value: s.replayWindowSeconds ?? "", placeholder: "provider default" }), "Stripe, Slack, Zoom, Discord, Svix, Alexa: how far a signed timestamp may be from now (default 300 s; Alexa 150 s at most). Each signed request is accepted once within it."),
+        field("Timestamp window (s)", input("replayWindowSeconds", { type: "number", min: 1, max: 86400, value: s.replayWindowSeconds ?? "", placeholder: "provider default" }), "For providers that sign a timestamp: how far it may be from now (default: the provider's window, else 300 s; Alexa 150 s at most). Each signed request is accepted once within it."),
       ),
       group(
         "Requests",
@@ -156,6 +160,7 @@ export async function sourceSettings(api, target, srcId) {
     },
   );
   showAuthFields(settingsForm);
+  showProviderDocs(settingsForm);
   const remove = button("Delete source", (e) =>
     busy(e.currentTarget, async () => {
       if (!window.confirm(`Delete ${source.name} and its events?`)) return;
