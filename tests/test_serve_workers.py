@@ -54,6 +54,8 @@ def test_two_processes_serve_one_port_and_a_dead_one_is_replaced(make_database, 
     try:
         assert server.process is not None
         children = _wait_for(lambda: _two_children(server.process.pid))
+        # Announced once, by the supervisor, when both have started (the first may answer before).
+        _wait_for(lambda: "2 processes" in server.log())
         assert server.log().count("2 processes") == 1
 
         with server.client() as api:
