@@ -27,7 +27,13 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from hookhub.store.outage import DatabaseUnavailable, describe, is_broken_connection, is_outage
+from hookhub.store.outage import (
+    DatabaseUnavailable,
+    describe,
+    is_broken_connection,
+    is_outage,
+    raise_if_unstorable,
+)
 from hookhub.store.sqlite_binding import register_identity_adapters
 from hookhub.store.sqlite_inline import InlineSqliteWriter
 
@@ -114,6 +120,7 @@ class Database:
                 yield conn
         except Exception as exc:
             self._raise_if_outage(exc)
+            raise_if_unstorable(exc)
             raise
         self._reachable()
 

@@ -16,7 +16,7 @@ import sys
 
 import sqlalchemy.exc as sa_exc
 
-from hookhub.errors import ServiceUnavailable
+from hookhub.errors import ServiceUnavailable, validation_error
 
 RETRY_AFTER_SECONDS = 5
 
@@ -45,6 +45,22 @@ def is_broken_connection(exc: BaseException | None) -> bool:
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
     return any(type(error).__name__ == "InternalClientError" for error in (exc, exc.__cause__))
+
+
+# PostgreSQL's "untranslatable character": text (or JSONB) holding NUL, which it cannot store.
+_UNTRANSLATABLE_CHARACTER = "22P05"
+
+
+def raise_if_unstorable(exc: BaseException) -> None:
+    """A 422 rather than a 500 for what the caller sent and PostgreSQL cannot store (SQLite
+    can): a NUL character (``\\u0000``) in a JSON string or key. Nothing was written."""
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        if getattr(error, "sqlstate", None) == _UNTRANSLATABLE_CHARACTER:
+            raise validation_error(
+                ["body"], "text may not hold the NUL character (\\u0000), in values or keys"
+            ) from exc
 
 
 def is_outage(exc: BaseException) -> bool:
