@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -125,3 +125,68 @@ async def test_a_node_subscribes_to_a_source_only_while_it_listens_to_it(nodes: 
         assert await subscribers() == 0
     finally:
         await admin.aclose()
+
+
+async def _received_on(channel: str, during: Callable[[], Awaitable[object]]) -> int:
+    """How many messages Redis carried on ``channel`` while ``during`` ran."""
+    admin = aioredis.from_url(redis_url(REDIS_DB))
+    pubsub = admin.pubsub()
+    await pubsub.subscribe(channel)
+    try:
+        await during()
+        count = 0
+        while (message := await pubsub.get_message(timeout=0.5)) is not None:
+            count += message["type"] == "message"
+        return count
+    finally:
+        await pubsub.aclose()
+        await admin.aclose()
+
+
+async def _audience_known(node: Node) -> None:
+    for _ in range(100):
+        if node.runtime.relay.bus.audience_known:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the node never heard whom the others listen for")
+
+
+async def test_events_nobody_listens_to_are_not_published(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    source = await a.create_source()
+    channel = f"hookhub:relay:source:{source['id']}"
+    await _audience_known(b)
+
+    async def ingest_three() -> None:
+        for _ in range(3):
+            await b.ingest(source["id"])
+
+    assert await _received_on(channel, ingest_three) == 0
+    async with ws_listener(f"{a.ws_url}/listen/{source['key']}") as ws:
+        for _ in range(100):  # a says it listens within a heartbeat; b then publishes
+            if b.runtime.relay.bus.wanted_elsewhere(source["id"]):
+                break
+            await asyncio.sleep(0.05)
+        sent: dict[str, str] = {}
+
+        async def ingest_one() -> None:
+            sent.update(await b.ingest(source["id"]))
+
+        assert await _received_on(channel, ingest_one) == 1
+        assert (await ws.event())["id"] == sent["id"]
+
+
+async def test_a_listener_elsewhere_gets_the_events_skipped_before_its_node_was_heard(
+    nodes: tuple[Node, Node],
+) -> None:
+    """The race: b skips an event of a source just as a listener of it arrives on a. b learns of
+    the listener from a's next heartbeat and sends a gap notice; a catches its listener up."""
+    a, b = nodes
+    source = await a.create_source()
+    await _audience_known(b)
+    async with ws_listener(f"{a.ws_url}/listen/{source['key']}") as ws:
+        b.runtime.relay.bus.forget_audience()  # as if a's announcement had not reached b yet
+        skipped = await b.ingest(source["id"])
+        assert (await ws.event(timeout=10))["id"] == skipped["id"]
+        later = await b.ingest(source["id"])
+        assert (await ws.event(timeout=10))["id"] == later["id"]

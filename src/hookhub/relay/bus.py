@@ -13,10 +13,15 @@ within ``STALL_SECONDS`` means the subscription may have missed messages, and so
 connection: once subscribed again the node reports the gap (``on_gap(since)``, the wall-clock
 time it last heard from Redis) so that its listeners are caught up from the event log.
 
-Every node also says it is alive on the shared channel each second. A node that falls silent
-(killed between committing events and publishing them, or holding events it could not publish
-while Redis was away from it) is a gap too: the others catch their listeners up from the last
-time they heard it.
+Every node also says it is alive on the shared channel each second, with the sources it has
+listeners of (its audience). A node that falls silent (killed between committing events and
+publishing them, or holding events it could not publish while Redis was away from it) is a gap
+too: the others catch their listeners up from the last time they heard it.
+
+A node publishes a source's events only while another node says it listens (``wanted_elsewhere``):
+an ingest nobody listens to costs no Redis round trip. A listener that arrives elsewhere is
+announced at once; a node that skipped events of the source in the meantime sends a gap notice
+for them, so the new listener's node catches it up from the event log.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ PING_SECONDS = 1.0
 STALL_SECONDS = 3.0
 HEARTBEAT_SECONDS = 1.0
 PEER_LOST_SECONDS = 5.0  # a node not heard this long is gone (its last events may be unpublished)
+# Skipped events older than this are forgotten (a listener's node silent that long has lost it).
+SKIPPED_KEPT_SECONDS = 3600.0
 
 
 class Claim(Enum):
@@ -65,7 +72,8 @@ class Bus(Protocol):
     async def start(self, on_message: OnMessage, on_gap: OnGap) -> None: ...
     async def stop(self) -> None: ...
     async def broadcast(self, kind: str, payload: dict[str, Any], source_id: str | None = None) -> None: ...
-    async def follow(self, source_id: str) -> None: ...
+    def wanted_elsewhere(self, source_id: str) -> bool: ...
+    async def follow(self, source_id: str) -> bool: ...
     def unfollow(self, source_id: str) -> None: ...
     async def open_reply(self, reply_id: str) -> None: ...
     async def claim_reply(self, reply_id: str) -> Claim: ...
@@ -87,8 +95,11 @@ class LocalBus:
     async def broadcast(self, kind: str, payload: dict[str, Any], source_id: str | None = None) -> None:
         return None
 
-    async def follow(self, source_id: str) -> None:
-        return None
+    def wanted_elsewhere(self, source_id: str) -> bool:
+        return False
+
+    async def follow(self, source_id: str) -> bool:
+        return False
 
     def unfollow(self, source_id: str) -> None:
         return None
@@ -148,6 +159,12 @@ class RedisBus:
         self._heard_at = time.time()  # when the subscription last heard from Redis
         self._peers: dict[str, float] = {}  # other nodes -> when they last said they were alive
         self._peers_checked = 0.0
+        self._followed_at: dict[str, float] = {}  # source id -> when this node began to follow it
+        # Other nodes' listeners: source id -> until when (monotonic) one of them may listen.
+        self._audience: dict[str, float] = {}
+        # Until this (monotonic) moment every peer may not have been heard yet; None: not subscribed.
+        self._audience_known_at: float | None = None
+        self._skipped: dict[str, float] = {}  # source id -> first event not published (wall time)
 
     async def start(self, on_message: OnMessage, on_gap: OnGap) -> None:
         self._reader = asyncio.create_task(self._read(on_message, on_gap), name="hookhub-relay-redis")
@@ -170,25 +187,47 @@ class RedisBus:
         data = orjson.dumps({"n": self.node, "k": kind, "p": payload})
         await self._link.call(self._link.client.publish, channel, data)
 
-    async def follow(self, source_id: str) -> None:
+    @property
+    def audience_known(self) -> bool:
+        """Whether every other node has said whom it listens for since this one subscribed."""
+        known_at = self._audience_known_at
+        return known_at is not None and time.monotonic() >= known_at
+
+    def forget_audience(self) -> None:
+        """As if no other node had said whom it listens for yet (for tests of the race)."""
+        self._audience.clear()
+
+    def wanted_elsewhere(self, source_id: str) -> bool:
+        """Whether a listener on another node may want the source's events. When not, the caller
+        skips publishing; the skip is remembered, to be caught up if a listener turns up."""
+        if not self.audience_known or self._audience.get(source_id, 0.0) > time.monotonic():
+            return True
+        self._skipped.setdefault(source_id, time.time())
+        return False
+
+    async def follow(self, source_id: str) -> bool:
         """Receive the source's events from other nodes; returns once the subscription holds, so
-        that nothing committed after this call is missed."""
+        that nothing committed after this call is missed. True when this node just began to."""
         channel = SOURCE_CHANNEL + source_id
         count = self._following.get(source_id, 0)
         self._following[source_id] = count + 1
         try:
             if count == 0:
+                self._followed_at[source_id] = time.time()
                 self._confirmed[channel] = asyncio.get_running_loop().create_future()
                 if self._pubsub is not None:  # else the reader subscribes when it (re)connects
                     await self._pubsub.subscribe(channel)
             confirmed = self._confirmed.get(channel)
             if confirmed is not None and not confirmed.done():
                 await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT_SECONDS)
+            if count == 0:
+                await self._say_alive()  # other nodes publish the source's events from now on
         except TimeoutError:  # Redis unreachable: the reconnect will close listeners to resume
             log.warning("relay: no Redis subscription for source %s yet", source_id)
         except BaseException:  # cancelled (the client left) or the connection failed
             self.unfollow(source_id)
             raise
+        return count == 0
 
     def unfollow(self, source_id: str) -> None:
         count = self._following.get(source_id, 0) - 1
@@ -196,12 +235,11 @@ class RedisBus:
             self._following[source_id] = count
             return
         self._following.pop(source_id, None)
+        self._followed_at.pop(source_id, None)
         channel = SOURCE_CHANNEL + source_id
         self._confirmed.pop(channel, None)
         if self._pubsub is not None:
-            task = asyncio.get_running_loop().create_task(self._unsubscribe(self._pubsub, channel))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._background(self._unsubscribe(self._pubsub, channel))
 
     async def _unsubscribe(self, pubsub: Any, channel: str) -> None:
         try:
@@ -235,6 +273,8 @@ class RedisBus:
                     async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
                         await pubsub.subscribe(*channels)
                     self._heard_at = time.time()
+                    # Whom other nodes listen for is known once each has said it once more.
+                    self._audience_known_at = time.monotonic() + 2 * HEARTBEAT_SECONDS
                     if gap_since is not None:
                         log.warning("relay: Redis subscription back; catching listeners up")
                         on_gap(gap_since)
@@ -254,6 +294,7 @@ class RedisBus:
                 delay = min(delay * 2, 5.0)
             finally:
                 self._pubsub = None
+                self._audience_known_at = None
 
     async def _listen(self, pubsub: Any, on_message: OnMessage, on_gap: OnGap) -> None:
         """Dispatch messages until the connection fails or Redis stops answering pings."""
@@ -275,17 +316,58 @@ class RedisBus:
                 raise TimeoutError(f"Redis did not answer a ping within {STALL_SECONDS:g} s")
 
     async def _beat(self) -> None:
-        alive = orjson.dumps({"n": self.node, "k": "alive", "p": {}})
         while True:
-            with contextlib.suppress(RedisUnavailable):
-                await self._link.call(self._link.client.publish, CHANNEL, alive)
+            await self._say_alive()
             await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def _say_alive(self) -> None:
+        """Tell the other nodes this one is alive, and which sources it listens to since when."""
+        listening = {
+            source_id: since
+            for source_id, since in self._followed_at.items()
+            if (confirmed := self._confirmed.get(SOURCE_CHANNEL + source_id)) is not None and confirmed.done()
+        }
+        alive = orjson.dumps({"n": self.node, "k": "alive", "p": {"f": listening}})
+        with contextlib.suppress(RedisUnavailable):
+            await self._link.call(self._link.client.publish, CHANNEL, alive)
+
+    def _heard_alive(self, payload: dict[str, Any]) -> None:
+        """Note another node's audience; a source it newly listens to, whose events this node
+        skipped meanwhile, gets a gap notice so that its listeners are caught up."""
+        now = time.monotonic()
+        gaps: dict[str, float] = {}
+        for source_id, since in payload.get("f", {}).items():
+            if self._audience.get(source_id, 0.0) <= now and source_id in self._skipped:
+                gaps[source_id] = max(self._skipped.pop(source_id), float(since))
+            self._audience[source_id] = now + PEER_LOST_SECONDS
+        if gaps:
+            self._background(self._send_gap(gaps))
+
+    async def _send_gap(self, sources: dict[str, float]) -> None:
+        data = orjson.dumps({"n": self.node, "k": "gap", "p": {"sources": sources}})
+        try:
+            await self._link.call(self._link.client.publish, CHANNEL, data)
+        except RedisUnavailable:  # the listeners' node lost its subscription too: it catches up
+            log.warning("relay: could not tell other nodes about skipped events of %s", list(sources))
+
+    def _forget_stale(self) -> None:
+        now, wall = time.monotonic(), time.time()
+        for source_id in [s for s, until in self._audience.items() if until <= now]:
+            del self._audience[source_id]
+        for source_id in [s for s, at in self._skipped.items() if at < wall - SKIPPED_KEPT_SECONDS]:
+            del self._skipped[source_id]
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _check_peers(self, on_gap: OnGap) -> None:
         now = time.time()
         if now - self._peers_checked < HEARTBEAT_SECONDS:
             return
         self._peers_checked = now
+        self._forget_stale()
         for node, heard in list(self._peers.items()):
             if now - heard > PEER_LOST_SECONDS:
                 del self._peers[node]
@@ -310,6 +392,7 @@ class RedisBus:
                 return
             if envelope["k"] == "alive":
                 self._peers[node] = time.time()
+                self._heard_alive(envelope["p"])
                 return
             on_message(envelope["k"], envelope["p"])
         except Exception:

@@ -122,10 +122,10 @@ class Relay:
     # -- events --------------------------------------------------------------------------------
 
     def has_audience(self, source_id: str) -> bool:
-        """False only when nobody can be listening to the source: no listener here and no other
-        node (building the listener JSON is then wasted work; a later listener resumes from the
-        store)."""
-        return self.bus.distributed or self.listeners.count(source_id) > 0
+        """False when nobody listens to the source, here or on another node: building, signing
+        and publishing the listener JSON is then wasted work (a later listener resumes from the
+        store; one that turns up on another node meanwhile is caught up, see ``relay/bus.py``)."""
+        return self.listeners.count(source_id) > 0 or self.bus.wanted_elsewhere(source_id)
 
     async def publish(self, source_id: str, route_key: Any, event: dict[str, Any]) -> None:
         """Hand a stored event to the live listeners of its source (on every node).
@@ -146,7 +146,7 @@ class Relay:
             with contextlib.suppress(RedisUnavailable):  # then only this node's listeners can answer
                 await self.bus.open_reply(reply_id)
         self.listeners.dispatch(Frame(source_id, key, event))
-        if self.bus.distributed:
+        if self.bus.distributed and (reply_id or self.bus.wanted_elsewhere(source_id)):
             try:
                 await self.bus.broadcast("event", {"s": source_id, "k": key, "e": event}, source_id)
             except RedisUnavailable:  # other nodes catch up from the log once Redis is back
