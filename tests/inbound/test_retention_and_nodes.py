@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
+import redis
 
 from hookhub.config import Settings
 from hookhub.inbound import store
@@ -81,6 +82,39 @@ def test_throttle_is_shared_through_redis(
     codes = [httpx.post(f"{first.url}/webhook/{key}", json={}).status_code for _ in range(6)]
     codes += [httpx.post(f"{second.url}/webhook/{key}", json={}).status_code for _ in range(5)]
     assert codes == [200] * 10 + [429]
+
+
+def test_a_high_limit_is_leased_to_nodes_in_parts_and_still_holds(
+    make_server: Callable[..., ServerProcess], make_database: Callable[[], str]
+) -> None:
+    """Above 50 requests per node per window a node takes requests from Redis a lease at a time:
+    fewer Redis calls than requests, and the limit still holds across the nodes."""
+    database = make_database()
+    # A Redis database of its own: the lease size counts the nodes that throttled lately.
+    env = {"HOOKHUB_REDIS_URL": "redis://127.0.0.1:6379/12"}
+    shared = redis.Redis.from_url(env["HOOKHUB_REDIS_URL"])
+    shared.flushdb()
+    first = make_server(env, database_url=database)
+    second = make_server(env, database_url=database)
+    with first.client() as api:
+        created = api.post(
+            "/ingest/api/v1/source",
+            json={"name": "t", "settings": {"throttle": {"limit": 400, "periodSeconds": 300}}},
+        ).json()
+    key = created["ingestUrl"].rsplit("/", 1)[1]
+    with httpx.Client() as client:
+        codes = [
+            client.post(f"{server.url}/webhook/{key}", json={}).status_code
+            for _ in range(250)
+            for server in (first, second)
+        ]
+    assert codes.count(200) == 400  # both nodes spend their leases to the end: exactly the limit
+    assert set(codes[400:]) == {429}
+    try:
+        leases = shared.zcard(f"hookhub:throttle:{created['id']}")
+    finally:
+        shared.close()
+    assert 0 < leases <= 400 // 2  # at least two requests per Redis call
 
 
 def test_source_changes_reach_other_nodes_through_redis(
