@@ -27,6 +27,7 @@ from websockets.sync.client import connect as websocket_connect
 from hookhub.http.body_limit import ClientDisconnected, read_body
 from hookhub.http.limits import ConnectionLimits, default_max_connections
 from hookhub.http.protocol import HttpProtocol
+from tests.support.raw_http import connect_raw, hookhub_only, read_until_closed
 from tests.support.server import ServerProcess
 from tests.support.threaded_server import ThreadedServer
 from tests.support.waiting import wait_for
@@ -63,24 +64,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[ThreadedServer]:
         yield running
 
 
-def _hookhub_only(request: pytest.FixtureRequest, why_not_uvicorn: str) -> None:
-    if "uvicorn" in request.node.callspec.id:
-        pytest.skip(why_not_uvicorn)
-
-
-def _raw(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.settimeout(10)
-    return sock
-
-
-def _read_until_closed(sock: socket.socket) -> bytes:
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
-
-
 def _answer(data: bytes) -> tuple[int, dict[str, str], bytes]:
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
@@ -95,7 +78,7 @@ def _send_until_answered(sock: socket.socket, pieces: Iterator[bytes]) -> bytes:
         if readable:
             break
         sock.sendall(piece)
-    return _read_until_closed(sock)
+    return read_until_closed(sock)
 
 
 def _post(path: str, length: int, extra: str = "") -> bytes:
@@ -106,10 +89,10 @@ def _post(path: str, length: int, extra: str = "") -> bytes:
 
 
 def test_a_head_over_the_limit_gets_431(server: ThreadedServer, request: pytest.FixtureRequest) -> None:
-    _hookhub_only(request, "uvicorn's httptools protocol has no limit on request heads")
-    with _raw(server.port) as sock:
+    hookhub_only(request, "uvicorn's httptools protocol has no limit on request heads")
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * LIMITS.max_head_bytes + b"\r\n\r\n")
-        status, headers, body = _answer(_read_until_closed(sock))
+        status, headers, body = _answer(read_until_closed(sock))
     assert status == 431
     assert headers["connection"] == "close"
     assert json.loads(body)["code"] == "head_too_large"
@@ -120,9 +103,9 @@ def test_an_unfinished_head_is_refused_once_over_the_limit(
 ) -> None:
     """A header that never ends is not buffered without bound: the server answers 431 while
     the client is still sending it."""
-    _hookhub_only(request, "uvicorn's httptools protocol has no limit on request heads")
+    hookhub_only(request, "uvicorn's httptools protocol has no limit on request heads")
     endless = _dripping(b"a" * 1024, 0.001, 64 * 1024)  # one read each, up to 64 MiB
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Endless: ")
         status, _, body = _answer(_send_until_answered(sock, endless))
     assert status == 431
@@ -132,9 +115,9 @@ def test_an_unfinished_head_is_refused_once_over_the_limit(
 def test_many_header_fields_over_the_limit_get_431(
     server: ThreadedServer, request: pytest.FixtureRequest
 ) -> None:
-    _hookhub_only(request, "uvicorn's httptools protocol has no limit on request heads")
+    hookhub_only(request, "uvicorn's httptools protocol has no limit on request heads")
     fields = (b"X-Field-%d: v\r\n" % i for i in range(100_000))  # 2 MiB in all: reads of any size
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
         status, _, _ = _answer(_send_until_answered(sock, fields))
     assert status == 431
@@ -143,13 +126,13 @@ def test_many_header_fields_over_the_limit_get_431(
 def test_a_head_under_the_limit_in_many_reads_is_answered(server: ThreadedServer) -> None:
     fields = [b"X-Field-%05d: %b\r\n" % (i, b"v" * 80) for i in range(150)]  # 14 KiB
     assert sum(map(len, fields)) < LIMITS.max_head_bytes - 100
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n")
         for field in fields:
             sock.sendall(field)
             time.sleep(0.001)
         sock.sendall(b"\r\n")
-        status, _, body = _answer(_read_until_closed(sock))
+        status, _, body = _answer(read_until_closed(sock))
     assert status == 200
     assert json.loads(body)["headers"] == 152
 
@@ -159,9 +142,9 @@ def test_a_large_body_is_not_taken_for_a_large_head(server: ThreadedServer) -> N
     body in the read that begins the next head: neither counts as head."""
     large = 300 * 1024
     requests = _post("/echo", large) + b"x" * large + _post("/echo", 3, "Connection: close\r\n") + b"abc"
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(requests)
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     first, _, second = data.partition(b"HTTP/1.1 200 OK")[2].partition(b"HTTP/1.1 ")
     assert json.loads(first.partition(b"\r\n\r\n")[2])["length"] == large
     assert second.startswith(b"200") and json.loads(second.partition(b"\r\n\r\n")[2])["length"] == 3
@@ -181,8 +164,8 @@ def test_a_head_that_does_not_end_in_time_gets_408(
     server: ThreadedServer, request: pytest.FixtureRequest, every: float
 ) -> None:
     """However fast its bytes trickle in (which kept a connection open for ever before)."""
-    _hookhub_only(request, "uvicorn's httptools protocol has no timeout on request heads")
-    with _raw(server.port) as sock:
+    hookhub_only(request, "uvicorn's httptools protocol has no timeout on request heads")
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         status, headers, body = _answer(_send_until_answered(sock, _dripping(b"a", every, int(10 / every))))
     assert status == 408
@@ -196,10 +179,10 @@ def test_a_head_that_does_not_end_in_time_gets_408(
 def test_a_body_shorter_than_its_content_length_gets_408(
     server: ThreadedServer, request: pytest.FixtureRequest
 ) -> None:
-    _hookhub_only(request, "uvicorn's httptools protocol waits for the rest of a body for ever")
-    with _raw(server.port) as sock:
+    hookhub_only(request, "uvicorn's httptools protocol waits for the rest of a body for ever")
+    with connect_raw(server.port) as sock:
         sock.sendall(_post("/echo", 1000) + b"only ten b")
-        status, headers, body = _answer(_read_until_closed(sock))
+        status, headers, body = _answer(read_until_closed(sock))
     assert status == 408
     assert headers["connection"] == "close"
     assert json.loads(body) == {"code": "request_timeout", "detail": "The request's body stopped arriving."}
@@ -208,22 +191,22 @@ def test_a_body_shorter_than_its_content_length_gets_408(
 def test_a_body_that_keeps_arriving_is_read_whole(server: ThreadedServer) -> None:
     """Longer in all than the body timeout, never pausing that long."""
     pieces = 25  # 0.1 s apart: 2.5 s
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(_post("/echo", pieces, "Connection: close\r\n"))
         for _ in range(pieces):
             time.sleep(0.1)
             sock.sendall(b"x")
-        status, _, body = _answer(_read_until_closed(sock))
+        status, _, body = _answer(read_until_closed(sock))
     assert status == 200 and json.loads(body)["length"] == pieces
 
 
 def test_a_client_awaiting_100_continue_is_not_timed_out(server: ThreadedServer) -> None:
     """The body's clock starts when the app asks for it (100 Continue), here after 2 s."""
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(_post("/slow-to-read", 5, "Expect: 100-continue\r\nConnection: close\r\n"))
         assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         sock.sendall(b"hello")
-        status, _, body = _answer(_read_until_closed(sock))
+        status, _, body = _answer(read_until_closed(sock))
     assert status == 200 and json.loads(body)["length"] == 5
 
 
@@ -242,13 +225,13 @@ def test_connections_over_the_cap_are_refused_with_503() -> None:
     capped = HttpProtocol.limited(ConnectionLimits(max_connections=3))
     with (
         ThreadedServer(_app, capped) as running,
-        _raw(running.port) as first,
-        _raw(running.port),
+        connect_raw(running.port) as first,
+        connect_raw(running.port),
         websocket_connect(f"ws://127.0.0.1:{running.port}/ws"),
     ):
         wait_for(lambda: len(running.server.server_state.connections) == 3, what="3 connections")
-        with _raw(running.port) as over:
-            status, headers, body = _answer(_read_until_closed(over))
+        with connect_raw(running.port) as over:
+            status, headers, body = _answer(read_until_closed(over))
         assert status == 503 and headers["connection"] == "close"
         assert json.loads(body)["code"] == "unavailable"
         first.close()
@@ -293,7 +276,7 @@ def test_closed_connections_are_freed_without_the_cyclic_gc() -> None:
         try:
             for name, end in ways_to_end.items():
                 for _ in range(10):
-                    with _raw(running.port) as sock:
+                    with connect_raw(running.port) as sock:
                         end(sock)
                 with websocket_connect(f"ws://127.0.0.1:{running.port}/ws"):
                     pass
@@ -308,12 +291,12 @@ def test_closed_connections_are_freed_without_the_cyclic_gc() -> None:
 
 def test_serve_takes_its_limits_from_the_settings(make_server: Callable[..., ServerProcess]) -> None:
     server = make_server({"HOOKHUB_MAX_HEAD_BYTES": "2048", "HOOKHUB_MAX_CONNECTIONS": "2"})
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2048 + b"\r\n\r\n")
-        status, _, body = _answer(_read_until_closed(sock))
+        status, _, body = _answer(read_until_closed(sock))
     assert status == 431
     assert json.loads(body)["detail"] == "The request line and headers are larger than 2048 bytes."
-    with _raw(server.port), _raw(server.port):
+    with connect_raw(server.port), connect_raw(server.port):
         wait_for(lambda: _answers(f"{server.url}/api/v1/health") == 503, what="a third one refused")
 
 

@@ -25,6 +25,7 @@ from websockets.sync.client import connect as websocket_connect
 from hookhub.http.body_limit import read_body
 from hookhub.http.protocol import HttpProtocol
 from tests.support.kept_alive import KeptAlive
+from tests.support.raw_http import connect_raw, hookhub_only, read_until_closed
 from tests.support.threaded_server import ThreadedServer
 
 KEEP_ALIVE_SECONDS = 1
@@ -142,11 +143,6 @@ class _App:
         await send({"type": "websocket.close"})
 
 
-def _hookhub_only(request: pytest.FixtureRequest, why_not_uvicorn: str) -> None:
-    if "uvicorn" in request.node.callspec.id:
-        pytest.skip(why_not_uvicorn)
-
-
 def _length(body: bytes) -> list[tuple[bytes, bytes]]:
     return [(b"content-length", str(len(body)).encode())]
 
@@ -203,19 +199,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[ThreadedServer]:
     assert loop_errors.messages == []
 
 
-def _raw(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.settimeout(5)
-    return sock
-
-
-def _read_until_closed(sock: socket.socket) -> bytes:
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
-
-
 def _responses(data: bytes) -> list[tuple[bytes, bytes]]:
     """Split bytes holding Content-Length responses into (head, body) pairs."""
     out = []
@@ -243,9 +226,9 @@ def test_path_query_and_raw_path(server: ThreadedServer) -> None:
 
 
 def test_http_1_0_gets_its_answer_and_the_connection_closed(server: ThreadedServer) -> None:
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"POST /echo HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc")
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     ((head, body),) = _responses(data)
     assert head.startswith(b"HTTP/1.1 200")
     assert json.loads(body)["http_version"] == "1.0"
@@ -253,9 +236,9 @@ def test_http_1_0_gets_its_answer_and_the_connection_closed(server: ThreadedServ
 
 
 def test_connection_close_is_honoured(server: ThreadedServer) -> None:
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     ((head, _body),) = _responses(data)
     assert b"connection: close" in head.lower()
 
@@ -278,35 +261,35 @@ def test_a_large_body_arrives_whole_both_ways(server: ThreadedServer) -> None:
 def test_a_slow_reader_gets_every_byte(server: ThreadedServer) -> None:
     """The server's writes back up (pause_writing) while the client does not read."""
     size = 16 * 1024 * 1024
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
         sock.sendall(f"GET /big?size={size} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
         time.sleep(0.5)
         sock.settimeout(30)
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     ((_head, body),) = _responses(data)
     assert body == _expected_big(size)
 
 
 def test_a_send_given_up_on_loses_no_answer(server: ThreadedServer, request: pytest.FixtureRequest) -> None:
     """An app times out one send while the client is not reading, then sends the rest."""
-    _hookhub_only(request, "uvicorn waits for the socket before writing: a cancelled send is not sent")
+    hookhub_only(request, "uvicorn waits for the socket before writing: a cancelled send is not sent")
     size = 16 * 1024 * 1024
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
         sock.sendall(
             f"GET /big-impatient?size={size} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
         )
         time.sleep(0.5)
         sock.settimeout(30)
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     ((_head, body),) = _responses(data)
     assert body == _expected_big(size)
     assert server.app.sends_given_up  # the case happened
 
 
 def test_expect_100_continue(server: ThreadedServer) -> None:
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
         interim = b""
         while b"\r\n\r\n" not in interim:
@@ -314,17 +297,17 @@ def test_expect_100_continue(server: ThreadedServer) -> None:
         assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         sock.sendall(b"hello")
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = interim.partition(b"\r\n\r\n")[2] + _read_until_closed(sock)
+        data = interim.partition(b"\r\n\r\n")[2] + read_until_closed(sock)
     (_, first), (_, second) = _responses(data)
     assert json.loads(first)["body"] == "hello"
     assert json.loads(second)["method"] == "GET"
 
 
 def test_head_answers_without_a_body(server: ThreadedServer) -> None:
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     head, _, rest = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"content-length: 5" in head.lower()
     assert rest.startswith(b"HTTP/1.1 200")  # the next answer follows the head directly
@@ -335,7 +318,7 @@ def test_a_204_or_304_ends_at_its_head_whatever_the_app_gives(
     server: ThreadedServer, request: pytest.FixtureRequest, status: int
 ) -> None:
     """The next answer on the connection is the next request's, not the body the app gave."""
-    _hookhub_only(request, "uvicorn writes the body an app gives a 204 or 304 after its head")
+    hookhub_only(request, "uvicorn writes the body an app gives a 204 or 304 after its head")
     with KeptAlive("127.0.0.1", server.port) as connection:
         first = connection.ask("GET", f"/no-content?status={status}")
         second = connection.ask("GET", "/echo/second")
@@ -347,20 +330,20 @@ def test_a_204_or_304_ends_at_its_head_whatever_the_app_gives(
 
 def test_a_1xx_final_answer_is_a_500(server: ThreadedServer, request: pytest.FixtureRequest) -> None:
     """A client takes a 1xx for an interim answer and the next one for this request's."""
-    _hookhub_only(request, "uvicorn sends a 1xx an app gives as if it were final")
-    with _raw(server.port) as sock:
+    hookhub_only(request, "uvicorn sends a 1xx an app gives as if it were final")
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET /interim HTTP/1.1\r\nHost: x\r\n\r\n")
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     assert data.startswith(b"HTTP/1.1 500") and b"spoofed" not in data
 
 
 def test_a_receive_given_up_on_loses_no_body(server: ThreadedServer) -> None:
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"POST /impatient HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nfirst")
         time.sleep(0.3)  # the app's second receive times out meanwhile
         sock.sendall(b"-last")
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     (head, body), (_, second) = _responses(data)
     assert head.startswith(b"HTTP/1.1 200")
     assert body == b"10"
@@ -376,10 +359,10 @@ def test_an_answer_without_a_length_is_chunked(server: ThreadedServer) -> None:
 def test_an_answer_without_a_length_to_http_1_0_ends_with_the_connection(
     server: ThreadedServer, request: pytest.FixtureRequest
 ) -> None:
-    _hookhub_only(request, "uvicorn sends chunks, which an HTTP/1.0 client cannot read")
-    with _raw(server.port) as sock:
+    hookhub_only(request, "uvicorn sends chunks, which an HTTP/1.0 client cannot read")
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET /stream HTTP/1.0\r\n\r\n")
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert b"transfer-encoding" not in head.lower()
@@ -389,9 +372,9 @@ def test_an_answer_without_a_length_to_http_1_0_ends_with_the_connection(
 def test_pipelined_posts_are_answered_in_order(server: ThreadedServer) -> None:
     requests = [f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nbody-{i}" for i in range(5)]
     requests.append("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall("".join(requests).encode())
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     bodies = [json.loads(body)["body"] for _, body in _responses(data)]
     assert bodies == [f"body-{i}" for i in range(5)] + [""]
 
@@ -420,18 +403,18 @@ def test_an_error_during_the_answer_cuts_the_connection(server: ThreadedServer) 
 
 @pytest.mark.parametrize("path", ["/inject", "/inject-name"])
 def test_a_header_carrying_a_line_break_is_refused(server: ThreadedServer, path: str) -> None:
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     assert b"x-evil" not in data
     assert data == b"" or data.startswith(b"HTTP/1.1 500")  # uvicorn closes, hookhub answers 500
 
 
 def test_a_malformed_request_is_a_400(server: ThreadedServer) -> None:
     """hookhub's is a JSON ``{code, detail}`` like its other errors; uvicorn's is plain text."""
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
-        data = _read_until_closed(sock)
+        data = read_until_closed(sock)
     assert data.startswith(b"HTTP/1.1 400")
     ((_head, body),) = _responses(data)  # its Content-Length covers the whole text
     assert body in (
@@ -442,7 +425,7 @@ def test_a_malformed_request_is_a_400(server: ThreadedServer) -> None:
 
 def test_the_app_hears_that_the_client_left(server: ThreadedServer) -> None:
     server.app.disconnected.clear()
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"POST /wait-for-disconnect HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
         time.sleep(0.1)
     assert server.app.disconnected.wait(5)
@@ -450,18 +433,18 @@ def test_the_app_hears_that_the_client_left(server: ThreadedServer) -> None:
 
 
 def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server: ThreadedServer) -> None:
-    with _raw(server.port) as sock:
+    with connect_raw(server.port) as sock:
         sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         sock.settimeout(KEEP_ALIVE_SECONDS * 5)
-        data = _read_until_closed(sock)  # returns when the server closes
+        data = read_until_closed(sock)  # returns when the server closes
     assert len(_responses(data)) == 1
 
 
 def test_a_connection_that_never_sends_a_request_is_closed(
     server: ThreadedServer, request: pytest.FixtureRequest
 ) -> None:
-    _hookhub_only(request, "uvicorn arms its keep-alive timer only after a response")
-    with _raw(server.port) as sock:
+    hookhub_only(request, "uvicorn arms its keep-alive timer only after a response")
+    with connect_raw(server.port) as sock:
         sock.settimeout(KEEP_ALIVE_SECONDS * 5)
         assert sock.recv(65536) == b""  # the server closed it
 

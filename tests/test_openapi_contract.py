@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.delivery.receiver import Receiver
+from tests.support.openapi_seed import schemathesis_config, seed
 from tests.support.server import ServerProcess
 from tests.support.waiting import wait_for
 
@@ -132,63 +133,16 @@ def test_a_generated_client_drives_a_real_flow(
     assert isinstance(missing.parsed, models.HttpErrorOut) and missing.parsed.code == "not_found"
 
 
-def _seed(api: httpx.Client) -> dict[str, dict[str, str]]:
-    """Real resources, so operations get past their 404s: path regex → path parameter values."""
-
-    def made(response: httpx.Response) -> dict[str, Any]:
-        assert response.status_code in (200, 201, 202), response.text
-        return response.json()
-
-    made(api.post("/api/v1/event-type", json={"name": "contract.event", "description": "seeded"}))
-    app = made(api.post("/api/v1/app", json={"name": "contract", "uid": "contract-app"}))["id"]
-    endpoint = made(api.post(f"/api/v1/app/{app}/endpoint", json={"url": "https://example.com/hook"}))["id"]
-    message = made(api.post(f"/api/v1/app/{app}/msg", json={"eventType": "contract.event", "payload": {}}))[
-        "id"
-    ]
-    task = made(api.post(f"/api/v1/app/{app}/msg/expunge-all-contents"))["id"]
-    source = made(api.post("/ingest/api/v1/source", json={"name": "contract", "type": "generic-webhook"}))
-    destination = made(
-        api.post(f"/ingest/api/v1/source/{source['id']}/endpoint", json={"url": "https://example.com/in"})
-    )["id"]
-    assert httpx.post(source["ingestUrl"], json={"seeded": True}).status_code == 200
-    event = made(api.get(f"/ingest/api/v1/source/{source['id']}/event"))["data"][0]["id"]
-    return {
-        r"^/api/v1/app/\{app_id\}": {"app_id": app, "endpoint_id": endpoint, "msg_id": message},
-        r"^/api/v1/event-type/": {"name": "contract.event"},
-        r"^/api/v1/background-task/": {"task_id": task},
-        r"^/api/v1/auth/": {"app_id": app},
-        r"^/ingest/api/v1/source/": {
-            "source_ref": source["id"],
-            "source_id": source["id"],
-            "endpoint_id": destination,
-            "endpoint_ref": destination,
-            "event_id": event,
-        },
-    }
-
-
-def _config(seeded: dict[str, dict[str, str]]) -> str:
-    """schemathesis.toml: the seeded ids for every operation but DELETE (which would remove them).
-    The coverage phase skips methods an operation does not have: 405s are tested elsewhere
-    (tests/delivery/test_svix_fidelity.py) and would double the run."""
-    lines: list[str] = ["[phases.coverage]", "unexpected-methods = []", ""]
-    for regex, values in seeded.items():
-        parameters = ", ".join(f'"path.{k}" = {json.dumps(v)}' for k, v in values.items())
-        lines += [
-            "[[operations]]",
-            f"include-path-regex = {json.dumps(regex)}",
-            'exclude-method = "DELETE"',
-            f"parameters = {{ {parameters} }}",
-            "",
-        ]
-    return "\n".join(lines)
+# The coverage phase skips methods an operation does not have: 405s are tested elsewhere
+# (tests/delivery/test_svix_fidelity.py) and would double the run.
+COVERAGE_PHASE = ("[phases.coverage]", "unexpected-methods = []", "")
 
 
 def test_answers_conform_to_the_document(make_server: Callable[..., ServerProcess], tmp_path: Path) -> None:
     srv = make_server()
     with srv.client() as api:
-        seeded = _seed(api)
-    (tmp_path / "schemathesis.toml").write_text(_config(seeded))
+        seeded = seed(api, "contract")
+    (tmp_path / "schemathesis.toml").write_text(schemathesis_config(seeded, preamble=COVERAGE_PHASE))
     report = tmp_path / "report.json"
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(tmp_path / "schemathesis.toml")),

@@ -4,9 +4,7 @@ examples, coverage, fuzzing and stateful phases: never a 5xx, and the checks tha
 
 schemathesis runs as its command line (``st run``), its stable interface, with a JSON report that
 the test reads (its pytest integration does not run under this pytest). Operations other than
-DELETE get the ids of real resources made here first, so their bodies reach the handlers rather
-than a 404; DELETE operations get generated ids (deleting the seeded resources mid-run would send
-everything after them back to 404s).
+DELETE get the ids of real resources made first (``tests/support/openapi_seed.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.openapi_seed import schemathesis_config, seed
 from tests.support.server import ServerProcess
 
 MAX_EXAMPLES = 5  # per operation, fuzzing and stateful; the coverage phase makes its own (~3,300)
@@ -59,54 +58,6 @@ def declare_path_parameters(document: dict[str, Any]) -> int:
     return added
 
 
-def seed(api: httpx.Client) -> dict[str, dict[str, str]]:
-    """Real resources for the operations to act on: path-template regex → path parameter values."""
-
-    def made(response: httpx.Response) -> dict[str, Any]:
-        assert response.status_code in (200, 201, 202), response.text
-        return response.json()
-
-    made(api.post("/api/v1/event-type", json={"name": "seeded.event", "description": "seeded"}))
-    app = made(api.post("/api/v1/app", json={"name": "seeded", "uid": "seeded-app"}))["id"]
-    endpoint = made(api.post(f"/api/v1/app/{app}/endpoint", json={"url": "https://example.com/hook"}))["id"]
-    message = made(api.post(f"/api/v1/app/{app}/msg", json={"eventType": "seeded.event", "payload": {}}))
-    since = {"since": "2026-01-01T00:00:00Z"}
-    task = made(api.post(f"/api/v1/app/{app}/endpoint/{endpoint}/recover", json=since))
-    source = made(api.post("/ingest/api/v1/source", json={"name": "seeded", "type": "generic-webhook"}))
-    destination = made(
-        api.post(f"/ingest/api/v1/source/{source['id']}/endpoint", json={"url": "https://example.com/in"})
-    )["id"]
-    assert httpx.post(source["ingestUrl"], json={"seeded": True}, timeout=30).status_code == 200
-    event = made(api.get(f"/ingest/api/v1/source/{source['id']}/event"))["data"][0]["id"]
-    return {
-        r"^/api/v1/app/\{app_id\}": {"app_id": app, "endpoint_id": endpoint, "msg_id": message["id"]},
-        r"^/api/v1/event-type/": {"name": "seeded.event"},
-        r"^/api/v1/background-task/": {"task_id": task["id"]},
-        r"^/api/v1/auth/": {"app_id": app},
-        r"^/ingest/api/v1/source/": {
-            "source_ref": source["id"],
-            "source_id": source["id"],
-            "endpoint_id": destination,
-            "endpoint_ref": destination,
-            "event_id": event,
-        },
-    }
-
-
-def config_file(seeded: dict[str, dict[str, str]]) -> str:
-    """schemathesis.toml: the seeded ids for every operation but DELETEs."""
-    lines = []
-    for regex, values in seeded.items():
-        lines += [
-            "[[operations]]",
-            f"include-path-regex = {json.dumps(regex)}",
-            'exclude-method = "DELETE"',
-            "parameters = { " + ", ".join(f'"path.{k}" = {json.dumps(v)}' for k, v in values.items()) + " }",
-            "",
-        ]
-    return "\n".join(lines)
-
-
 @pytest.fixture(scope="module")
 def report(
     hostile_server: ServerProcess, admin: httpx.Client, tmp_path_factory: pytest.TempPathFactory
@@ -116,7 +67,7 @@ def report(
     document = admin.get("/api/v1/openapi.json").json()
     assert declare_path_parameters(document) == 0  # the document declares them all (test_openapi_document)
     (work / "openapi.json").write_text(json.dumps(document))
-    (work / "schemathesis.toml").write_text(config_file(seed(admin)))
+    (work / "schemathesis.toml").write_text(schemathesis_config(seed(admin, "seeded")))
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(work / "schemathesis.toml")),
         *("--no-color", "run", str(work / "openapi.json"), "--url", hostile_server.url),
